@@ -1,0 +1,299 @@
+"""The graph engine shared by both front ends (`Value` and `Tensor`).
+
+A node is the result of one primitive op. It keeps its parents (a tuple, in operand order) and
+the op that made it; the op knows how to send a gradient to each parent (see `ops.py`).
+`backward` walks the graph once in reverse topological order, built with a loop (no recursion,
+so a chain of a million ops is fine), and accumulates gradients with `+=`.
+
+Nothing here knows about nn, pictures or demos.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+
+class _State:
+    """Process-wide switches: grad recording, anomaly detection and the current scope."""
+
+    __slots__ = ("grad_enabled", "anomaly", "scope")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.anomaly = False
+        self.scope: Scope | None = None
+
+
+STATE = _State()
+
+# Marks left on `Node._saved` once backward has released the graph.
+RELEASED = object()
+
+_RELEASED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to read saved values after they "
+    "were released). The first backward released what the graph saved; pass "
+    "retain_graph=True to the first backward if you need to call it again."
+)
+
+
+class Scope:
+    """A named group of ops (e.g. one nn layer); scopes nest. Pictures draw one as a box."""
+
+    __slots__ = ("name", "kind", "parent", "uid")
+    _ids = itertools.count(1)
+
+    def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.uid = next(Scope._ids)
+
+    def path(self) -> tuple[Scope, ...]:
+        """Outermost scope first."""
+        chain = []
+        node: Scope | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return tuple(reversed(chain))
+
+    def __repr__(self) -> str:
+        return f"Scope({'/'.join(s.name for s in self.path())!r})"
+
+
+@contextlib.contextmanager
+def scope(name: str, kind: str = "") -> Iterator[Scope]:
+    """Mark every op recorded inside the block as belonging to the scope `name`.
+
+    >>> with scope("layer1"):
+    ...     y = x * w            # y.scope.name == "layer1"
+    """
+    outer = STATE.scope
+    inner = Scope(name, kind, outer)
+    STATE.scope = inner
+    try:
+        yield inner
+    finally:
+        STATE.scope = outer
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._outer: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._outer.append(STATE.grad_enabled)
+        STATE.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.grad_enabled = self._outer.pop()
+
+
+def no_grad() -> _GradMode:
+    """Context manager and decorator: ops inside record no graph (results are leaves)."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Context manager and decorator: turn recording back on (e.g. inside `no_grad`)."""
+    return _GradMode(True)
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise at the first op whose forward or backward makes NaN or Inf.
+
+    Inside this block every node remembers where in the user's code it was created, and the
+    error names the op and that place.
+    """
+    outer = STATE.anomaly
+    STATE.anomaly = True
+    try:
+        yield
+    finally:
+        STATE.anomaly = outer
+
+
+def user_frame() -> str:
+    """`file:line in function` of the innermost frame outside the minigrad package."""
+    here = __file__.rsplit("/", 1)[0]
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(here):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "<unknown>"
+
+
+class Node:
+    """What both front ends share: op, parents, saved values, scope, and the engine's marks.
+
+    `_g` holds the gradient arriving during one backward pass; `_mark` is the topological
+    sort's visit mark; `_saved` is what the op kept for backward (RELEASED afterwards);
+    `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
+    """
+
+    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "label")
+
+    # Overridden by the front ends.
+    requires_grad: bool
+
+    @property
+    def op(self) -> str:
+        """The name of the op that made this node ("" for a leaf)."""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def parents(self) -> tuple:
+        """The input nodes, in operand order (`a*a` has two)."""
+        return self._parents
+
+    @property
+    def scope(self) -> Scope | None:
+        """The innermost `scope` this node was recorded in, or None."""
+        return self._scope
+
+    # Front ends implement these two.
+    def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
+        """Called once per backward when this node's total gradient `g` is known. With `store`
+        it keeps `g` where the front end shows it (leaf .grad, retained grad, ...). Returns the
+        gradient to propagate (hooks may replace it)."""
+        raise NotImplementedError
+
+    def _accumulate(self, g: Any) -> None:
+        """Add one consumer's share `g` to the gradient arriving at this node."""
+        raise NotImplementedError
+
+
+_generation = itertools.count(1)
+
+
+def toposort(root: Node) -> list[Node]:
+    """Nodes that need a gradient, inputs before outputs (root last), with an explicit stack.
+
+    A node enters the order only after all its parents; a parent that needs no gradient
+    (requires_grad False) is not visited at all.
+    """
+    gen = next(_generation)
+    seen, done = 2 * gen, 2 * gen + 1      # marks of older passes are always smaller
+    order: list[Node] = []
+    stack = [root]
+    push, pop, append = stack.append, stack.pop, order.append
+    while stack:
+        node = stack[-1]
+        mark = node._mark
+        if mark < seen:                    # first visit: expand
+            node._mark = seen
+            for parent in node._parents:
+                if parent._mark < seen and parent.requires_grad:
+                    push(parent)
+        else:
+            pop()
+            if mark == seen:               # all parents are done now
+                node._mark = done
+                append(node)
+    return order
+
+
+def _check_finite(node: Node, value: Any, what: str) -> None:
+    import numpy as np
+
+    arr = value.data if isinstance(value, Node) else value
+    if not np.all(np.isfinite(arr)):
+        where = (node._extra or {}).get("created_at", "<unknown>")
+        raise RuntimeError(
+            f"detect_anomaly: op '{node.op}' produced NaN or Inf in its {what}; "
+            f"the node was created at {where}"
+        )
+
+
+def run_backward(
+    root: Node,
+    seed: Any,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: tuple[Node, ...] | None = None,
+) -> dict[int, Any] | None:
+    """Send `seed` (d root / d root) back through the graph.
+
+    Each node's total gradient is known once every node that uses it has run (reverse
+    topological order); then its op's rule sends a share to each parent, added with `+=`.
+    With `inputs`, gradients are collected for those nodes and returned (keyed by id) instead
+    of being stored on leaves (this is `minigrad.grad`).
+    With `create_graph`, the rules run on nodes with recording on, so the gradients are
+    themselves differentiable; otherwise they run on raw floats/arrays.
+    """
+    order = toposort(root)
+    wanted = None if inputs is None else {id(n) for n in inputs}
+    collected: dict[int, Any] | None = None if inputs is None else {}
+    anomaly = STATE.anomaly
+    root._g = seed
+    outer_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
+        for node in reversed(order):
+            g = node._g
+            node._g = None
+            g = node._arrive(g, create_graph, wanted is None)
+            if wanted is not None and id(node) in wanted:
+                collected[id(node)] = g
+            op = node._op
+            if op is None or g is None:
+                continue
+            saved = node._saved
+            if saved is RELEASED:
+                raise RuntimeError(_RELEASED_MESSAGE)
+            parents = node._parents
+            if create_graph:
+                grads = op.backward(g, node, parents, saved, parents)
+            else:
+                grads = op.backward(g, node.data, [p.data for p in parents], saved, parents)
+            if anomaly:
+                for gp in grads:
+                    if gp is not None:
+                        _check_finite(node, gp, "backward")
+            for parent, gp in zip(parents, grads):
+                if gp is not None and parent.requires_grad:
+                    parent._accumulate(gp)
+            if not retain_graph:
+                node._saved = RELEASED
+    finally:
+        STATE.grad_enabled = outer_mode
+        # Never leave half-sent gradients behind (e.g. after an error).
+        for node in order:
+            node._g = None
+    return collected
+
+
+def record(node: Node, op: Any, parents: tuple, saved: Any) -> None:
+    """Attach the graph fields to a freshly made node (the front ends call this)."""
+    node._op = op
+    node._parents = parents
+    node._saved = saved
+    node._g = None
+    node._mark = 0
+    node._scope = STATE.scope
+    if STATE.anomaly:
+        node._extra = {"created_at": user_frame()}
+        _check_finite(node, node.data, "forward")
+    else:
+        node._extra = None
+
+
+def leaf(node: Node) -> None:
+    """Fields of a node that no op made."""
+    node._op = None
+    node._parents = ()
+    node._saved = None
+    node._g = None
+    node._mark = 0
+    node._scope = STATE.scope
+    node._extra = None
+

@@ -1,0 +1,223 @@
+"""`Value`: the scalar front end of the engine, micrograd-style.
+
+Every arithmetic step on Values is one node of the graph; the derivatives come from the same
+primitive ops as for tensors (ops.py) and the same engine walks the graph. Python numbers are
+kept inside the op that uses them (`x * 2.0` has one parent, and the node remembers 2.0), so
+long scalar graphs stay small: no node is made for a constant.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from . import ops
+from .engine import STATE, Node, record, run_backward
+
+
+def _is_number(x: Any) -> bool:
+    t = type(x)
+    return t is float or t is int or (isinstance(x, numbers.Real) and t is not Value)
+
+
+class Value(Node):
+    """A scalar that records the ops applied to it.
+
+    >>> x, w, b = Value(2.0), Value(-3.0), Value(6.8814)
+    >>> y = (x * w + b).tanh()
+    >>> y.backward()
+    >>> round(x.grad, 4)    # dy/dx = w * (1 - y**2)
+    -1.5
+    """
+
+    __slots__ = ("data", "grad")
+    requires_grad = True          # every Value takes part in backward
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if isinstance(data, Value):
+            data = data.data
+        if not isinstance(data, numbers.Real):
+            raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
+        self.data = float(data)
+        self.grad = 0.0
+        self.label = label
+        self._op = None
+        self._parents = ()
+        self._saved = None
+        self._g = None
+        self._mark = 0
+        self._scope = STATE.scope
+        self._extra = None
+
+    # ---- the engine's hooks -------------------------------------------------------------
+    def _accumulate(self, g: float) -> None:
+        self._g = g if self._g is None else self._g + g
+
+    def _arrive(self, g: float, create_graph: bool, store: bool) -> float:
+        if store:
+            if self._op is None:
+                self.grad += g          # leaves accumulate across backward calls
+            else:
+                self.grad = g           # intermediates show the latest pass
+        return g
+
+    def backward(self, retain_graph: bool = False) -> None:
+        """Set `.grad` = d(self)/d(node) on every node of the graph (leaves accumulate)."""
+        run_backward(self, 1.0, retain_graph)
+
+    # ---- arithmetic ---------------------------------------------------------------------
+    def __add__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return _make(self.data + other.data, ops.Add, (self, other), None)
+        if _is_number(other):
+            return _make(self.data + other, ops.AddConst, (self,), other)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return _make(self.data * other.data, ops.Mul, (self, other), None)
+        if _is_number(other):
+            return _make(self.data * other, ops.MulConst, (self,), other)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __sub__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return _make(self.data - other.data, ops.Sub, (self, other), None)
+        if _is_number(other):
+            return _make(self.data - other, ops.AddConst, (self,), -other)
+        return NotImplemented
+
+    def __rsub__(self, other: Any) -> Value:          # other - self = (-self) + other
+        if _is_number(other):
+            return (-self) + other
+        return NotImplemented
+
+    def __truediv__(self, other: Any) -> Value:
+        if type(other) is Value:
+            if other.data == 0.0:
+                raise ZeroDivisionError("div: division of a Value by a Value equal to 0")
+            return _make(self.data / other.data, ops.Div, (self, other), None)
+        if _is_number(other):
+            return _make(self.data / other, ops.MulConst, (self,), 1.0 / other)
+        return NotImplemented
+
+    def __rtruediv__(self, other: Any) -> Value:      # other / self = self**-1 * other
+        if _is_number(other):
+            return (self ** -1) * other
+        return NotImplemented
+
+    def __pow__(self, exponent: Any) -> Value:
+        if type(exponent) is Value:
+            raise TypeError("pow: Value ** Value is not supported; the exponent must be a "
+                            "number (use (b * a.log()).exp() for a variable exponent)")
+        if not _is_number(exponent):
+            raise TypeError(f"pow: exponent must be a number, got {type(exponent).__name__}")
+        return _make(_scalar_pow(self.data, exponent), ops.PowConst, (self,), exponent)
+
+    def __rpow__(self, base: Any) -> Value:
+        raise TypeError(f"pow: {type(base).__name__} ** Value is not supported; the exponent "
+                        f"must be a number")
+
+    def __neg__(self) -> Value:
+        return _make(-self.data, ops.Neg, (self,), None)
+
+    # ---- functions ----------------------------------------------------------------------
+    def exp(self) -> Value:
+        """e**x"""
+        return _unary(self, ops.Exp)
+
+    def log(self) -> Value:
+        """natural logarithm (x > 0)"""
+        if self.data <= 0:
+            raise ValueError(f"log: math domain error for a Value of {self.data}")
+        return _unary(self, ops.Log)
+
+    def sqrt(self) -> Value:
+        if self.data < 0:
+            raise ValueError(f"sqrt: math domain error for a Value of {self.data}")
+        return _unary(self, ops.Sqrt)
+
+    def tanh(self) -> Value:
+        return _unary(self, ops.Tanh)
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e**-x)"""
+        return _unary(self, ops.Sigmoid)
+
+    def relu(self) -> Value:
+        """max(x, 0)"""
+        return _unary(self, ops.Relu)
+
+    # Comparisons compare data (plain bools); identity stays the hash.
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _data(other)
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+
+def _data(x: Any) -> float:
+    return x.data if type(x) is Value else x
+
+
+def _scalar_pow(x: float, p: float) -> float:
+    try:
+        out = x ** p
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"pow: 0.0 ** {p} is undefined") from None
+    if isinstance(out, complex):
+        raise ValueError(f"pow: {x} ** {p} is not a real number")
+    return out
+
+
+def _unary(x: Value, op: type[ops.Op]) -> Value:
+    try:
+        data = op.scalar(x.data)
+    except OverflowError:
+        data = float("inf")
+    return _make(data, op, (x,), None)
+
+
+_new = object.__new__
+
+
+def _make(data: float, op: Any, parents: tuple, saved: Any) -> Value:
+    """A new Value node (the hot path of scalar graphs: kept flat on purpose)."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v._g = None
+    v._mark = 0
+    if STATE.grad_enabled and not STATE.anomaly:
+        v._op = op
+        v._parents = parents
+        v._saved = saved
+        v._scope = STATE.scope
+        v._extra = None
+    elif STATE.grad_enabled:
+        record(v, op, parents, saved)
+    else:
+        v._op = None
+        v._parents = ()
+        v._saved = None
+        v._scope = STATE.scope
+        v._extra = None
+    return v
