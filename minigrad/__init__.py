@@ -5,7 +5,7 @@ PyTorch-style names). Derivatives live only in `minigrad.ops`; everything else, 
 included, is composed from those primitives.
 """
 
-from . import ops
+from . import data, ops
 from .autodiff import GradcheckError, grad, gradcheck
 from .composite import (
     cat,
@@ -44,6 +44,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .serialization import load, save
 from .value import Value
 
 __version__ = "0.1.0"
@@ -52,6 +53,6 @@ __all__ = [
     "GradcheckError", "Scope", "Tensor", "Value", "cat", "clip", "concatenate",
     "detect_anomaly", "enable_grad", "flatten", "get_default_dtype", "grad", "gradcheck",
     "is_grad_enabled", "matmul", "maximum", "mean", "minimum", "no_grad", "ones", "ones_like",
-    "ops", "rand", "randn", "scope", "set_default_dtype", "split", "squeeze", "stack", "tensor",
+    "data", "load", "ops", "rand", "randn", "save", "scope", "set_default_dtype", "split", "squeeze", "stack", "tensor",
     "toposort", "unsqueeze", "var", "where", "zeros", "zeros_like",
 ]

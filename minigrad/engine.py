@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
+from .ops import sum_to
+
 
 class _State:
     """Process-wide switches: grad recording, anomaly detection and the current scope."""
@@ -135,7 +137,7 @@ def user_frame() -> str:
 class Node:
     """What both front ends share: op, parents, saved values, scope, and the engine's marks.
 
-    `_g` holds the gradient arriving during one backward pass; `_mark` is the topological
+    `_g` holds the sum of the gradients arriving during one backward pass; `_mark` is the topological
     sort's visit mark; `_saved` is what the op kept for backward (RELEASED afterwards);
     `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
     """
@@ -167,9 +169,8 @@ class Node:
         gradient to propagate (hooks may replace it)."""
         raise NotImplementedError
 
-    def _accumulate(self, g: Any) -> None:
-        """Add one consumer's share `g` to the gradient arriving at this node."""
-        raise NotImplementedError
+    # True for front ends whose gradients have shapes (the engine then un-broadcasts).
+    _shaped = False
 
 
 _generation = itertools.count(1)
@@ -231,37 +232,44 @@ def run_backward(
     themselves differentiable; otherwise they run on raw floats/arrays.
     """
     order = toposort(root)
-    wanted = None if inputs is None else {id(n) for n in inputs}
-    collected: dict[int, Any] | None = None if inputs is None else {}
+    for node in order:
+        if node._saved is RELEASED:
+            raise RuntimeError(_RELEASED_MESSAGE)
+    store = inputs is None
+    wanted = set() if inputs is None else {id(n) for n in inputs}
+    collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
     root._g = seed
     outer_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
         for node in reversed(order):
-            g = node._g
+            g = node._arrive(node._g, create_graph, store)
             node._g = None
-            g = node._arrive(g, create_graph, wanted is None)
-            if wanted is not None and id(node) in wanted:
+            if wanted and id(node) in wanted:
                 collected[id(node)] = g
             op = node._op
             if op is None or g is None:
                 continue
-            saved = node._saved
-            if saved is RELEASED:
-                raise RuntimeError(_RELEASED_MESSAGE)
             parents = node._parents
             if create_graph:
-                grads = op.backward(g, node, parents, saved, parents)
+                grads = op.backward(g, node, parents, node._saved, parents)
             else:
-                grads = op.backward(g, node.data, [p.data for p in parents], saved, parents)
+                grads = op.backward(g, node.data, [p.data for p in parents], node._saved,
+                                    parents)
             if anomaly:
                 for gp in grads:
                     if gp is not None:
                         _check_finite(node, gp, "backward")
             for parent, gp in zip(parents, grads):
-                if gp is not None and parent.requires_grad:
-                    parent._accumulate(gp)
+                if gp is None or not parent.requires_grad:
+                    continue
+                if parent._shaped and gp.shape != parent._data.shape:
+                    gp = sum_to(gp, parent._data.shape)     # undo broadcasting, in one place
+                if parent._g is None:
+                    parent._g = gp
+                else:
+                    parent._g = parent._g + gp
             if not retain_graph:
                 node._saved = RELEASED
     finally:

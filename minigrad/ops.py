@@ -186,6 +186,32 @@ class MulConst(Op):
         return (g * c,)
 
 
+class RSubConst(Op):
+    """out = c - a for a number c kept by the node (scalar graphs);  da = -g"""
+    name, rule = "sub", "d(c-a)/da = -1"
+
+    @staticmethod
+    def forward(ins, c):
+        return c - ins[0]
+
+    @staticmethod
+    def backward(g, out, ins, c, parents):
+        return (-g,)
+
+
+class RDivConst(Op):
+    """out = c / a for a number c kept by the node (scalar graphs);  da = -g * out / a"""
+    name, rule = "div", "d(c/a)/da = -c/a^2"
+
+    @staticmethod
+    def forward(ins, c):
+        return c / ins[0]
+
+    @staticmethod
+    def backward(g, out, ins, c, parents):
+        return (-g * out / ins[0],)
+
+
 class PowConst(Op):
     """out = a ** p for a number p;  da = g * p * a**(p-1)"""
     name, rule = "pow", "d(a^p)/da = p*a^(p-1)"

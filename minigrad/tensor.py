@@ -74,6 +74,7 @@ class Tensor(Node):
     __slots__ = ("_data", "_grad", "requires_grad")
     __array_ufunc__ = None        # numpy defers to our reflected ops: ndarray * Tensor -> Tensor
     __hash__ = Node.__hash__      # identity, though == is elementwise
+    _shaped = True
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  label: str = "") -> None:
@@ -84,11 +85,6 @@ class Tensor(Node):
         leaf(self)
 
     # ---- the engine's hooks -------------------------------------------------------------
-    def _accumulate(self, g: Any) -> None:
-        if g.shape != self._data.shape:
-            g = ops.sum_to(g, self._data.shape)
-        self._g = g if self._g is None else self._g + g
-
     def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
         extra = self._extra
         if extra is not None and "hooks" in extra:

@@ -16,8 +16,7 @@ from .engine import STATE, Node, record, run_backward
 
 
 def _is_number(x: Any) -> bool:
-    t = type(x)
-    return t is float or t is int or (isinstance(x, numbers.Real) and t is not Value)
+    return isinstance(x, numbers.Real) and type(x) is not Value
 
 
 class Value(Node):
@@ -50,9 +49,6 @@ class Value(Node):
         self._extra = None
 
     # ---- the engine's hooks -------------------------------------------------------------
-    def _accumulate(self, g: float) -> None:
-        self._g = g if self._g is None else self._g + g
-
     def _arrive(self, g: float, create_graph: bool, store: bool) -> float:
         if store:
             if self._op is None:
@@ -69,7 +65,7 @@ class Value(Node):
     def __add__(self, other: Any) -> Value:
         if type(other) is Value:
             return _make(self.data + other.data, ops.Add, (self, other), None)
-        if _is_number(other):
+        if type(other) is float or type(other) is int or _is_number(other):
             return _make(self.data + other, ops.AddConst, (self,), other)
         return NotImplemented
 
@@ -78,7 +74,7 @@ class Value(Node):
     def __mul__(self, other: Any) -> Value:
         if type(other) is Value:
             return _make(self.data * other.data, ops.Mul, (self, other), None)
-        if _is_number(other):
+        if type(other) is float or type(other) is int or _is_number(other):
             return _make(self.data * other, ops.MulConst, (self,), other)
         return NotImplemented
 
@@ -91,9 +87,9 @@ class Value(Node):
             return _make(self.data - other, ops.AddConst, (self,), -other)
         return NotImplemented
 
-    def __rsub__(self, other: Any) -> Value:          # other - self = (-self) + other
+    def __rsub__(self, other: Any) -> Value:
         if _is_number(other):
-            return (-self) + other
+            return _make(other - self.data, ops.RSubConst, (self,), other)
         return NotImplemented
 
     def __truediv__(self, other: Any) -> Value:
@@ -105,9 +101,11 @@ class Value(Node):
             return _make(self.data / other, ops.MulConst, (self,), 1.0 / other)
         return NotImplemented
 
-    def __rtruediv__(self, other: Any) -> Value:      # other / self = self**-1 * other
+    def __rtruediv__(self, other: Any) -> Value:
         if _is_number(other):
-            return (self ** -1) * other
+            if self.data == 0.0:
+                raise ZeroDivisionError("div: division of a number by a Value equal to 0")
+            return _make(other / self.data, ops.RDivConst, (self,), other)
         return NotImplemented
 
     def __pow__(self, exponent: Any) -> Value:
