@@ -171,6 +171,8 @@ class Node:
 
     # True for front ends whose gradients have shapes (the engine then un-broadcasts).
     _shaped = False
+    # True for scalar nodes, whose gradient the engine stores directly in `.grad`.
+    _scalar = False
 
 
 _generation = itertools.count(1)
@@ -244,8 +246,15 @@ def run_backward(
     STATE.grad_enabled = create_graph
     try:
         for node in reversed(order):
-            g = node._arrive(node._g, create_graph, store)
+            g = node._g
             node._g = None
+            if node._scalar and store:        # fast path for Value: no hooks, no copies
+                if node._op is None:
+                    node.grad += g            # leaves accumulate across backward calls
+                    continue
+                node.grad = g                 # intermediates show the latest pass
+            else:
+                g = node._arrive(g, create_graph, store)
             if wanted and id(node) in wanted:
                 collected[id(node)] = g
             op = node._op
@@ -255,8 +264,8 @@ def run_backward(
             if create_graph:
                 grads = op.backward(g, node, parents, node._saved, parents)
             else:
-                grads = op.backward(g, node.data, [p.data for p in parents], node._saved,
-                                    parents)
+                ins = [p.data for p in parents] if op.uses_inputs else ()
+                grads = op.backward(g, node.data, ins, node._saved, parents)
             if anomaly:
                 for gp in grads:
                     if gp is not None:
@@ -266,10 +275,8 @@ def run_backward(
                     continue
                 if parent._shaped and gp.shape != parent._data.shape:
                     gp = sum_to(gp, parent._data.shape)     # undo broadcasting, in one place
-                if parent._g is None:
-                    parent._g = gp
-                else:
-                    parent._g = parent._g + gp
+                total = parent._g
+                parent._g = gp if total is None else total + gp
             if not retain_graph:
                 node._saved = RELEASED
     finally:

@@ -5,8 +5,9 @@ Each op is a class with `forward` and `backward` side by side and its formula in
     forward(ins, saved)                    -> output value
     backward(g, out, ins, saved, parents)  -> one gradient (or None) per input
 
-`g` is d(loss)/d(out). `ins` are the input values, `out` the output value, `saved` the op's
-parameters (axis, shape, index, a constant, ...). `parents` are the input nodes, for asking
+`g` is d(loss)/d(out). `ins` are the input values (empty for ops marked
+`uses_inputs = False`, whose rule needs only `g` and `out`), `out` the output value, `saved`
+the op's parameters (axis, shape, index, a constant, ...). `parents` are the input nodes, for asking
 `parents[i].requires_grad` so a rule can skip work nobody needs.
 
 Every backward rule is written once, with operations that floats, numpy arrays and minigrad
@@ -78,6 +79,7 @@ class Op:
 
     name = ""
     rule = ""
+    uses_inputs = True
 
     @staticmethod
     def forward(ins: list, saved: Any) -> Any:
@@ -93,6 +95,7 @@ class Op:
 class Add(Op):
     """out = a + b;  da = g,  db = g"""
     name, rule = "add", "d(a+b)/da = 1, d(a+b)/db = 1"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, saved):
@@ -106,6 +109,7 @@ class Add(Op):
 class Sub(Op):
     """out = a - b;  da = g,  db = -g"""
     name, rule = "sub", "d(a-b)/da = 1, d(a-b)/db = -1"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, saved):
@@ -150,6 +154,7 @@ class Div(Op):
 class Neg(Op):
     """out = -a;  da = -g"""
     name, rule = "neg", "d(-a)/da = -1"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, saved):
@@ -163,6 +168,7 @@ class Neg(Op):
 class AddConst(Op):
     """out = a + c for a number c kept by the node (scalar graphs);  da = g"""
     name, rule = "add", "d(a+c)/da = 1"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, c):
@@ -176,6 +182,7 @@ class AddConst(Op):
 class MulConst(Op):
     """out = a * c for a number c kept by the node (scalar graphs);  da = g * c"""
     name, rule = "mul", "d(a*c)/da = c"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, c):
@@ -189,6 +196,7 @@ class MulConst(Op):
 class RSubConst(Op):
     """out = c - a for a number c kept by the node (scalar graphs);  da = -g"""
     name, rule = "sub", "d(c-a)/da = -1"
+    uses_inputs = False
 
     @staticmethod
     def forward(ins, c):
@@ -282,6 +290,7 @@ class MatMul(Op):
 class Exp(Op):
     """out = exp(a);  da = g * out"""
     name, rule = "exp", "d(exp a)/da = exp(a)"
+    uses_inputs = False
     scalar = staticmethod(math.exp)
 
     @staticmethod
@@ -310,6 +319,7 @@ class Log(Op):
 class Sqrt(Op):
     """out = sqrt(a);  da = g / (2 * out)"""
     name, rule = "sqrt", "d(sqrt a)/da = 1/(2 sqrt a)"
+    uses_inputs = False
     scalar = staticmethod(math.sqrt)
 
     @staticmethod
@@ -324,6 +334,7 @@ class Sqrt(Op):
 class Tanh(Op):
     """out = tanh(a);  da = g * (1 - out**2)"""
     name, rule = "tanh", "d(tanh a)/da = 1 - tanh(a)^2"
+    uses_inputs = False
     scalar = staticmethod(math.tanh)
 
     @staticmethod
@@ -346,6 +357,7 @@ def _sigmoid_scalar(x: float) -> float:
 class Sigmoid(Op):
     """out = 1 / (1 + exp(-a));  da = g * out * (1 - out)"""
     name, rule = "sigmoid", "d(sigmoid a)/da = s(a)(1 - s(a))"
+    uses_inputs = False
     scalar = staticmethod(_sigmoid_scalar)
 
     @staticmethod

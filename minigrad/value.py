@@ -31,6 +31,7 @@ class Value(Node):
 
     __slots__ = ("data", "grad")
     requires_grad = True          # every Value takes part in backward
+    _scalar = True
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
