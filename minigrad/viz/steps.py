@@ -1,0 +1,177 @@
+"""Backprop one node at a time, in exactly the order `.backward()` uses.
+
+`backprop_steps(root)` replays the engine's loop (`engine.run_backward`) on the side: it asks
+each op's rule for the shares it sends, sums them per node the same way, and records who sent
+what. It writes nothing on the graph: no `.grad` changes, nothing is released, so you can step
+through and still call `.backward()` afterwards.
+
+>>> from minigrad import Value
+>>> x, w = Value(2.0, "x"), Value(-3.0, "w")
+>>> y = x * w
+>>> [s.op or "leaf" for s in backprop_steps(y)]
+['mul', 'leaf', 'leaf']
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine import _RELEASED_MESSAGE, RELEASED, Node, no_grad, toposort
+from ..ops import sum_to
+from ..tensor import Tensor, _seed
+
+
+class _History:
+    """Every value each node's gradient took during the pass, with the step it happened in."""
+
+    def __init__(self) -> None:
+        self.steps: dict[int, list[int]] = {}
+        self.values: dict[int, list[Any]] = {}
+        self.nodes: list[tuple[int, Node]] = []      # (first step, node), in first-seen order
+
+    def record(self, node: Node, step: int, value: Any) -> None:
+        key = id(node)
+        if key not in self.steps:
+            self.steps[key] = []
+            self.values[key] = []
+            self.nodes.append((step, node))
+        self.steps[key].append(step)
+        self.values[key].append(value)
+
+
+class Accumulated(Mapping):
+    """node -> gradient accumulated so far (after a given step). Keyed by identity (tensors
+    compare elementwise, so never by value); a read-only view, cheap to keep for every step."""
+
+    __slots__ = ("_history", "_step")
+
+    def __init__(self, history: _History, step: int) -> None:
+        self._history = history
+        self._step = step
+
+    def __getitem__(self, node: Node) -> Any:
+        steps = self._history.steps.get(id(node))
+        if steps is not None:
+            k = bisect.bisect_right(steps, self._step)
+            if k:
+                return self._history.values[id(node)][k - 1]
+        raise KeyError(node)
+
+    def __contains__(self, node: object) -> bool:
+        steps = self._history.steps.get(id(node))
+        return steps is not None and steps[0] <= self._step
+
+    def __iter__(self) -> Iterator[Node]:
+        for first, node in self._history.nodes:
+            if first <= self._step:
+                yield node
+
+    def __len__(self) -> int:
+        return sum(1 for first, _ in self._history.nodes if first <= self._step)
+
+    def __repr__(self) -> str:
+        return f"<Accumulated after step {self._step}: {len(self)} nodes>"
+
+
+@dataclass(eq=False, repr=False)
+class Step:
+    """One node's turn in backprop.
+
+    `upstream` is the node's total gradient d(root)/d(node) (all consumers have sent theirs);
+    `contributions` lists (consumer, share) that were summed into it, one per use (a reused
+    node has several; the root has none: its gradient is the seed); `rule` is the op's local
+    derivative; `sends` lists (parent, share) for each input the op sends a gradient to, in
+    operand order, shares already summed back to the parent's shape; `accumulated` maps each
+    node to its gradient summed so far, after this step's shares were added.
+    """
+
+    index: int
+    total: int
+    node: Node
+    op: str
+    upstream: Any
+    rule: str
+    sends: list[tuple[Node, Any]]
+    contributions: list[tuple[Node, Any]]
+    accumulated: Accumulated
+
+    @property
+    def reused(self) -> bool:
+        """True when the node's gradient is a sum of more than one share."""
+        return len(self.contributions) > 1
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.node._op is None
+
+    def __repr__(self) -> str:
+        return (f"Step({self.index + 1}/{self.total}, op={self.op or 'leaf'!r}, "
+                f"sends={len(self.sends)}, reused={self.reused})")
+
+
+def _as_grad(node: Node, g: Any) -> Any:
+    """The gradient the way the front end stores it (tensors: an array of the node's dtype)."""
+    if isinstance(node, Tensor):
+        return np.asarray(g, dtype=node.dtype)
+    return g
+
+
+def backprop_steps(root: Node, gradient: Any = None) -> Iterator[Step]:
+    """One `Step` per node, in the order `.backward()` processes them (reversed toposort).
+
+    Summing every step's shares gives exactly the gradients `.backward()` would give; the graph
+    and every `.grad` are left untouched. `gradient` seeds a non-scalar Tensor root, as in
+    `Tensor.backward`. Raises the engine's RuntimeError if a backward already released the
+    graph.
+    """
+    if not isinstance(root, Node):
+        raise TypeError(f"backprop_steps: expected a Value or Tensor, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise RuntimeError("backprop_steps: this tensor does not require grad and has no graph")
+    if isinstance(root, Tensor):
+        seed: Any = _seed(root, gradient, "backprop_steps")
+    else:
+        seed = 1.0 if gradient is None else float(gradient)
+    order = toposort(root)
+    if any(n._op is not None and n._saved is RELEASED for n in order):
+        raise RuntimeError(_RELEASED_MESSAGE)
+    return _replay(order, root, seed)
+
+
+def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
+    history = _History()
+    arriving: dict[int, Any] = {id(root): seed}          # the engine's node._g, by id
+    received: dict[int, list[tuple[Node, Any]]] = {}
+    history.record(root, 0, _as_grad(root, seed))
+    total = len(order)
+    for index, node in enumerate(reversed(order)):
+        g = arriving.pop(id(node), None)
+        contributions = received.pop(id(node), [])
+        op = node._op
+        sends: list[tuple[Node, Any]] = []
+        if op is not None and g is not None:
+            if node._saved is RELEASED:
+                raise RuntimeError(_RELEASED_MESSAGE)
+            parents = node._parents
+            with no_grad():
+                shares = op.backward(g, node.data, [p.data for p in parents], node._saved,
+                                     parents)
+            for parent, share in zip(parents, shares):
+                if share is None or not parent.requires_grad:
+                    continue
+                if isinstance(parent, Tensor) and share.shape != parent.shape:
+                    share = sum_to(share, parent.shape)       # as Tensor._accumulate does
+                key = id(parent)
+                before = arriving.get(key)
+                arriving[key] = share if before is None else before + share
+                received.setdefault(key, []).append((node, share))
+                history.record(parent, index, _as_grad(parent, arriving[key]))
+                sends.append((parent, share))
+        yield Step(index=index, total=total, node=node, op=node.op, upstream=g,
+                   rule=op.rule if op is not None else "", sends=sends,
+                   contributions=contributions, accumulated=Accumulated(history, index))

@@ -1,0 +1,92 @@
+"""Step through backprop in a terminal, one small table per node.
+
+>>> from minigrad import Value
+>>> x, w = Value(2.0, "x"), Value(-3.0, "w")
+>>> steps = step_through(x * w, interactive=False)        # doctest: +ELLIPSIS
+step 1/3  #2 = x * w
+...
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+import numpy as np
+
+from ..engine import Node
+from .draw import expr_text, node_names, summarize, walk
+from .steps import Step, backprop_steps
+
+
+def _text(value: Any, max_items: int = 12) -> str:
+    if isinstance(value, np.ndarray) and value.ndim and value.size <= max_items:
+        return np.array2string(value, precision=4, separator=", ", max_line_width=70)
+    if isinstance(value, np.ndarray) and value.ndim:
+        return f"{value.shape} {summarize(value)}"
+    return summarize(value)
+
+
+def _rows(rows: list[tuple[str, str]], width: int) -> list[str]:
+    out = []
+    for key, text in rows:
+        lines = text.splitlines() or [""]
+        out.append(f"  {key:<{width}}  {lines[0]}")
+        out.extend(f"  {'':<{width}}  {line}" for line in lines[1:])
+    return out
+
+
+def format_step(step: Step, names: dict[int, str], root_name: str = "root") -> str:
+    """One step as a small table: node, upstream gradient (and, for a reused node, each
+    consumer's share of the sum), local rule, the share sent to each input."""
+    def name(n: Node) -> str:
+        return names.get(id(n), "?")
+
+    me = name(step.node)
+    rows: list[tuple[str, str]] = [("data", _text(step.node.data))]
+    rows.append((f"upstream d{root_name}/d{me}", _text(step.upstream)))
+    if step.index == 0:
+        rows.append(("", f"(the seed: d{root_name}/d{root_name} = 1)"))
+    elif step.reused:
+        for consumer, share in step.contributions:
+            rows.append((f"  + from {name(consumer)} ({consumer.op})", _text(share)))
+    elif step.contributions:
+        consumer = step.contributions[0][0]
+        rows.append(("", f"(from {name(consumer)} ({consumer.op}))"))
+    rows.append(("local rule", step.rule or "leaf: this is its final gradient (.grad)"))
+    for parent, share in step.sends:
+        rows.append((f"-> {name(parent)}", _text(share)))
+    width = max(len(k) for k, _ in rows)
+    head = f"step {step.index + 1}/{step.total}  {expr_text(step.node, names)}"
+    return "\n".join([head, *_rows(rows, width)])
+
+
+def step_through(root: Node, file: TextIO | None = None, interactive: bool | None = None,
+                 gradient: Any = None) -> list[Step]:
+    """Print each backprop step of `root` as a small table, in `.backward()`'s order.
+
+    Attached to a terminal (stdin is a tty) it waits for Enter between steps (q + Enter
+    stops); otherwise, or with interactive=False, it runs straight through. Nothing on the
+    graph changes. Returns the steps shown.
+    """
+    out = sys.stdout if file is None else file
+    if interactive is None:
+        interactive = bool(getattr(sys.stdin, "isatty", lambda: False)())
+    names = node_names(walk(root))
+    root_name = names.get(id(root), "root")
+    shown: list[Step] = []
+    for step in backprop_steps(root, gradient):
+        if shown:
+            print(file=out)
+        print(format_step(step, names, root_name), file=out)
+        shown.append(step)
+        if interactive and step.index + 1 < step.total:
+            print("[Enter: next step, q: quit] ", end="", file=out, flush=True)
+            answer = sys.stdin.readline()
+            if not answer:                      # stdin closed: run through the rest
+                interactive = False
+                print(file=out)
+            elif answer.strip().lower() == "q":
+                break
+    out.flush()
+    return shown
