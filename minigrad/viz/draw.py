@@ -156,7 +156,7 @@ def op_text(node: Node) -> str:
     sym = _OP_SYMBOLS.get(name, name)
     saved = node._saved
     cls = op.__name__
-    if cls in ("AddConst", "MulConst", "PowConst"):
+    if cls in _CONST_OPS:
         return _const_text(cls, sym, node)
     consts = [p for p in node._parents if is_folded_constant(p)]
     if consts and len(node._parents) == 2:
@@ -188,8 +188,8 @@ def expr_text(node: Node, names: Mapping[int, str]) -> str:
     text = op_text(node)
     sym = _OP_SYMBOLS.get(node.op)
     cls = node._op.__name__
-    if cls in ("AddConst", "MulConst", "PowConst"):
-        rhs = f"{args[0]} {text}"
+    if cls in _CONST_OPS:
+        rhs = f"{text} {args[0]}" if _CONST_OPS[cls][0] == "left" else f"{args[0]} {text}"
     elif sym and sym != "neg" and len(args) == 2:
         rhs = f"{args[0]} {sym} {args[1]}"
     elif node.op == "neg":
@@ -209,17 +209,33 @@ def _nice(x: float) -> float | None:
     return r if math.isclose(r, x, rel_tol=1e-12, abs_tol=0.0) else None
 
 
+# Value ops that keep a number in `_saved`: which side of the input the number stands on,
+# and how to get the output again from (input, number).
+_CONST_OPS: dict[str, tuple[str, Any]] = {
+    "AddConst": ("right", lambda a, c: a + c),
+    "MulConst": ("right", lambda a, c: a * c),
+    "PowConst": ("right", lambda a, c: a ** c),
+    "RSubConst": ("left", lambda a, c: c - a),
+    "RDivConst": ("left", lambda a, c: c / a),
+}
+
+
 def _const_text(cls: str, sym: str, node: Node) -> str:
-    """ "* 2", "+ 0.0001", "** 2"; a multiplication by 1/7 (how Value writes x / 7) reads
-    "/ 7". A backward without retain_graph releases `_saved`, the constant included: then it
-    is worked out again from the input and output data, and shown only if it reproduces the
-    output."""
+    """ "* 2", "+ 0.0001", "** 2", "1 -" (for 1 - x); a multiplication by 1/7 (how Value
+    writes x / 7) reads "/ 7". A backward without retain_graph releases `_saved`, the
+    constant included: then it is worked out again from the input and output data, and
+    shown only if it reproduces the output."""
+    side = _CONST_OPS[cls][0]
     c = node._saved
     if c is RELEASED:
         c = _recover_constant(cls, node)
-        if c is None:
-            return f"{sym} c"
+    if not isinstance(c, int | float):
+        return f"c {sym}" if side == "left" else f"{sym} c"
     c = float(c)
+    if side == "left":
+        return f"{_fmt_const(c)} {sym}"
+    if cls == "AddConst" and c < 0:
+        return f"- {_fmt_const(-c)}"                     # x - 3 is stored as x + (-3)
     if cls == "MulConst" and c != 0 and _nice(c) is None and _nice(1.0 / c) is not None:
         return f"/ {_fmt_const(1.0 / c)}"
     return f"{sym} {_fmt_const(c)}"
@@ -227,23 +243,25 @@ def _const_text(cls: str, sym: str, node: Node) -> str:
 
 def _recover_constant(cls: str, node: Node) -> float | None:
     a, out = float(node._parents[0].data), float(node.data)
+    again = _CONST_OPS[cls][1]
     try:
-        if cls == "AddConst":
-            guesses = [out - a]
-        elif cls == "MulConst":
-            guesses = [out / a, 1.0 / float(f"{a / out:.6g}")]
-        else:
-            guesses = [math.log(abs(out)) / math.log(abs(a))]
+        guesses = {
+            "AddConst": lambda: [out - a],
+            "MulConst": lambda: [out / a, 1.0 / float(f"{a / out:.6g}")],
+            "PowConst": lambda: [math.log(abs(out)) / math.log(abs(a))],
+            "RSubConst": lambda: [out + a],
+            "RDivConst": lambda: [out * a],
+        }[cls]()
     except (ZeroDivisionError, ValueError, OverflowError):
         return None
-    for guess in guesses:
-        c = float(f"{guess:.6g}") if cls != "MulConst" or guess is guesses[0] else guess
+    for k, guess in enumerate(guesses):
+        c = guess if k else float(f"{guess:.6g}")      # MulConst's 2nd guess is 1/(nice)
         try:
-            again = a + c if cls == "AddConst" else a * c if cls == "MulConst" else a ** c
+            result = again(a, c)
         except (ZeroDivisionError, ValueError, OverflowError):
             continue
-        if not isinstance(again, complex) and math.isclose(again, out, rel_tol=1e-9,
-                                                           abs_tol=1e-12):
+        if not isinstance(result, complex) and math.isclose(result, out, rel_tol=1e-9,
+                                                            abs_tol=1e-12):
             return c
     return None
 

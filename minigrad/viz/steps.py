@@ -158,14 +158,14 @@ def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
             if node._saved is RELEASED:
                 raise RuntimeError(_RELEASED_MESSAGE)
             parents = node._parents
+            ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
             with no_grad():
-                shares = op.backward(g, node.data, [p.data for p in parents], node._saved,
-                                     parents)
+                shares = op.backward(g, node.data, ins, node._saved, parents)
             for parent, share in zip(parents, shares):
                 if share is None or not parent.requires_grad:
                     continue
-                if isinstance(parent, Tensor) and share.shape != parent.shape:
-                    share = sum_to(share, parent.shape)       # as Tensor._accumulate does
+                if parent._shaped and share.shape != parent.shape:
+                    share = sum_to(share, parent.shape)       # undo broadcasting, as the engine
                 key = id(parent)
                 before = arriving.get(key)
                 arriving[key] = share if before is None else before + share
