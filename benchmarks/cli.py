@@ -1,0 +1,405 @@
+"""The orchestrator behind ``python -m benchmarks``: plans the rows, runs every engine in its
+own worker process, then prints a table of medians, ratios and targets and writes JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks import wl_batchnorm, wl_mlp, wl_overhead, wl_scalar
+from benchmarks.common import Settings, machine_info
+from benchmarks.worker import MARKER
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+DEFAULT_OUTPUT = PACKAGE_DIR / "results" / "latest.json"
+GROUPS = ("A", "B", "C", "D")
+FULL_CHAIN = 1_000_000
+
+# workload -> (reference engine, reference workload); ratio = median / reference median
+REFERENCE: dict[str, tuple[str, str]] = {
+    "A.step": ("micrograd", "A.step"),
+    "B": ("numpy", "B"),
+    "C": ("numpy", "C"),
+    "D.fwd": ("numpy", "D.fwd"),
+    "D.fwdbwd": ("numpy", "D.fwd"),
+    "D.chain10k": ("numpy", "D.fwd"),
+}
+UNITS: dict[str, tuple[str, float]] = {
+    "A.step": ("ms", 1e3), "A.chain": ("s", 1.0), "B": ("ms", 1e3), "C": ("ms", 1e3),
+    "D.fwd": ("us", 1e6), "D.fwdbwd": ("us", 1e6), "D.chain10k": ("us", 1e6),
+}
+
+
+@dataclass
+class Target:
+    workload: str
+    engines: tuple[str, ...]
+    text: str
+    met: Callable[[dict[str, Any]], bool | None]
+
+
+def _chain_met(row: dict[str, Any]) -> bool | None:
+    extra = row.get("extra", {})
+    if extra.get("chain_length") != FULL_CHAIN:
+        return None  # a shortened chain (--quick / --chain-length) says nothing about the target
+    return row["median_s"] <= 5.0 and extra.get("peak_mb", float("inf")) <= 600.0
+
+
+def _ratio_le(limit: float) -> Callable[[dict[str, Any]], bool | None]:
+    def met(row: dict[str, Any]) -> bool | None:
+        ratio = row.get("ratio")
+        return None if ratio is None else ratio <= limit
+    return met
+
+
+def _time_le(limit_s: float) -> Callable[[dict[str, Any]], bool | None]:
+    return lambda row: row["median_s"] <= limit_s
+
+
+TARGETS = (
+    Target("A.step", ("minigrad",), "<= 0.20x (>= 5x faster than micrograd)", _ratio_le(0.2)),
+    Target("A.chain", ("minigrad",), "<= 5 s and <= 600 MB peak", _chain_met),
+    Target("B", ("minigrad",), "<= 1.3x", _ratio_le(1.3)),
+    Target("C", ("minigrad", "minigrad-composed"), "<= 2x", _ratio_le(2.0)),
+    Target("D.fwdbwd", ("minigrad-tensor",), "<= 5 us", _time_le(5e-6)),
+    Target("D.fwdbwd", ("minigrad-value",), "<= 1.2 us", _time_le(1.2e-6)),
+)
+
+
+@dataclass
+class Job:
+    workload: str  # as the worker takes it: A.step, A.chain, B, C, D
+    engine: str
+    dtype: str
+    reps: int = 1  # separate worker processes whose rows are merged (A.chain)
+
+
+def plan(only: list[str], engines: list[str] | None, chain_reps: int) -> list[Job]:
+    """The worker jobs for the selected workloads and engines. The reference engine of each
+    workload always runs so that ratios exist."""
+
+    def wanted(engine: str, reference: str) -> bool:
+        if engines is None or engine == reference:
+            return True
+        return any(engine == e or engine.startswith(e + "-") for e in engines)
+
+    jobs: list[Job] = []
+    for group in only:
+        if group in ("A", "A.step"):
+            jobs += [Job("A.step", e, "float64") for e in wl_scalar.ENGINES
+                     if wanted(e, "micrograd")]
+        if group in ("A", "A.chain"):
+            jobs += [Job("A.chain", e, "float64", chain_reps if e != "micrograd" else 1)
+                     for e in wl_scalar.ENGINES if wanted(e, "micrograd")]
+        if group == "B":
+            jobs += [Job("B", e, d) for d in ("float64", "float32") for e in wl_mlp.ENGINES
+                     if wanted(e, "numpy")]
+        if group == "C":
+            jobs += [Job("C", e, d) for d in ("float64", "float32") for e in wl_batchnorm.ENGINES
+                     if wanted(e, "numpy")]
+        if group == "D":
+            jobs += [Job("D", e, "float64") for e in wl_overhead.ENGINES if wanted(e, "numpy")]
+    return jobs
+
+
+def expected_rows(job: Job) -> list[str]:
+    if job.workload == "D":
+        return [w for w in ("D.fwd", "D.fwdbwd", "D.chain10k")
+                if wl_overhead.applicable(w, job.engine)]
+    return [job.workload]
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def worker_command(job: Job, args: argparse.Namespace) -> list[str]:
+    cmd = [sys.executable, "-m", "benchmarks.worker", job.workload, job.engine, job.dtype]
+    if args.quick:
+        cmd.append("--quick")
+    for flag, value in (("--samples", args.samples), ("--min-time", args.min_time),
+                        ("--chain-length", args.chain_length)):
+        if value is not None:
+            cmd += [flag, str(value)]
+    return cmd
+
+
+def worker_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if args.blas_threads is not None:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.blas_threads)
+    return env
+
+
+def run_job_once(job: Job, args: argparse.Namespace) -> list[dict[str, Any]]:
+    cmd = worker_command(job, args)
+    base = {"engine": job.engine, "dtype": job.dtype, "extra": {}}
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=worker_env(args), capture_output=True,
+                              text=True, timeout=args.timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return [{**base, "workload": w, "status": "FAILED",
+                 "note": f"worker timed out after {args.timeout:.0f} s"}
+                for w in expected_rows(job)]
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            result = json.loads(line[len(MARKER):])
+            for row in result["rows"]:
+                row["worker_env"] = result["worker_env"]
+                row["command"] = " ".join(cmd[1:])
+            return result["rows"]
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return [{**base, "workload": w, "status": "FAILED",
+             "note": f"worker exited {proc.returncode} without a result: {' | '.join(tail)}"}
+            for w in expected_rows(job)]
+
+
+def merge_reps(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Merge the rows of repeated one-shot workers (A.chain): median time, worst memory."""
+    if len(runs) == 1:
+        return runs[0]
+    merged = []
+    for rows in zip(*runs, strict=True):
+        first = dict(rows[0])
+        ok = [r for r in rows if r.get("status") == "ok"]
+        if len(ok) != len(rows):
+            bad = next(r for r in rows if r.get("status") != "ok")
+            merged.append(bad)
+            continue
+        samples = [s for r in rows for s in r["samples_s"]]
+        first["samples_s"] = samples
+        first["median_s"] = statistics.median(samples)
+        first["n_samples"] = len(samples)
+        extra = dict(first.get("extra", {}))
+        for key in ("peak_mb", "after_backward_mb", "after_del_mb", "after_del_gc_mb"):
+            if key in extra:
+                extra[key] = max(r["extra"][key] for r in rows)
+        for key in ("build_s", "backward_s"):
+            if key in extra:
+                extra[key] = statistics.median(r["extra"][key] for r in rows)
+        extra["nodes_per_s"] = (2 * extra.get("chain_length", 0) + 1) / first["median_s"]
+        extra["reps"] = [{"seconds": r["median_s"], "peak_mb": r["extra"].get("peak_mb")}
+                         for r in rows]
+        first["extra"] = extra
+        merged.append(first)
+    return merged
+
+
+def describe(row: dict[str, Any]) -> str:
+    unit, mult = UNITS.get(row["workload"], ("s", 1.0))
+    if row.get("status") == "ok":
+        return f"{row['median_s'] * mult:.4g} {unit}"
+    return row.get("status", "?")
+
+
+def run_jobs(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i, job in enumerate(jobs, 1):
+        t0 = time.perf_counter()
+        runs = [run_job_once(job, args) for _ in range(job.reps)]
+        new = merge_reps(runs)
+        rows += new
+        took = time.perf_counter() - t0
+        summary = ", ".join(f"{r['workload']}: {describe(r)}" for r in new)
+        print(f"[{i}/{len(jobs)}] {job.engine} {job.dtype} ({took:.1f} s) {summary}",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def add_ratios_and_targets(rows: list[dict[str, Any]]) -> None:
+    by_key = {(r["workload"], r["engine"], r["dtype"]): r for r in rows}
+    for row in rows:
+        ref = REFERENCE.get(row["workload"])
+        row["ratio"] = None
+        if ref and row.get("status") == "ok":
+            ref_row = by_key.get((ref[1], ref[0], row["dtype"]))
+            if ref_row and ref_row.get("status") == "ok":
+                row["ratio"] = row["median_s"] / ref_row["median_s"]
+                row["ratio_to"] = f"{ref[0]} {ref[1]}"
+        row["target"] = None
+        row["target_met"] = None
+        for target in TARGETS:
+            if target.workload == row["workload"] and row["engine"] in target.engines:
+                row["target"] = target.text
+                if row.get("status") == "ok":
+                    row["target_met"] = target.met(row)
+
+
+def _fmt_number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if value < 1 else f"{value:.2f}"
+
+
+def row_note(row: dict[str, Any]) -> str:
+    status = row.get("status")
+    extra = row.get("extra") or {}
+    parts = []
+    if status != "ok":
+        return row.get("note", "")
+    if row["workload"] == "A.step" and extra.get("nodes"):
+        parts.append(f"{extra['nodes']:,} nodes, {extra['nodes_per_s'] / 1e3:,.0f}k nodes/s")
+    if row["workload"] == "A.chain":
+        get = extra.get
+        parts.append(f"{get('chain_length', 0):,} ops: build {get('build_s', 0):.2f} s + "
+                     f"backward {get('backward_s', 0):.2f} s; peak {get('peak_mb', 0):,.0f} MB, "
+                     f"after del {get('after_del_mb', 0):,.0f} MB, after gc "
+                     f"{get('after_del_gc_mb', 0):,.0f} MB (RSS)")
+    if row.get("q1_s") is not None and row.get("n_samples", 0) > 1 and row["median_s"] > 0:
+        parts.append(f"IQR {100 * (row['q3_s'] - row['q1_s']) / row['median_s']:.0f}%")
+    if extra.get("grad_dtypes"):
+        parts.append(f"grad dtypes {','.join(extra['grad_dtypes'])}")
+    if extra.get("note"):
+        parts.append(extra["note"])
+    return "; ".join(parts)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    header = ("workload", "engine", "dtype", "median", "ratio", "target", "met", "note")
+    lines = []
+    for row in rows:
+        unit, mult = UNITS.get(row["workload"], ("s", 1.0))
+        status = row.get("status")
+        median = f"{_fmt_number(row['median_s'] * mult)} {unit}" if status == "ok" else status
+        ratio = f"{row['ratio']:.2f}x" if row.get("ratio") is not None else "-"
+        met = {True: "yes", False: "NO", None: "-"}[row.get("target_met")]
+        if row.get("target") and status == "ok" and row.get("target_met") is None:
+            met = "n/a"
+        lines.append((row["workload"], row["engine"], row["dtype"], median, ratio,
+                      row.get("target") or "", met, row_note(row)))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
+    widths[-1] = len(header[-1])
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        left = [c.ljust(w) if i in (0, 1, 2, 5, 7) else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return "  ".join(left).rstrip()
+
+    out = [fmt(header), fmt(tuple("-" * w for w in widths))]
+    out += [fmt(line) for line in lines]
+    return "\n".join(out)
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def git_commit() -> str | None:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10, check=False)
+        return proc.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def parse_only(text: str | None) -> list[str]:
+    if not text:
+        return list(GROUPS)
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    valid = set(GROUPS) | {"A.step", "A.chain"}
+    out = []
+    for item in items:
+        key = item.upper() if len(item) == 1 else item[0].upper() + item[1:]
+        if key not in valid:
+            raise SystemExit(f"--only: unknown workload {item!r} (choose from A,B,C,D,A.step,"
+                             "A.chain)")
+        out.append(key)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark minigrad against a numpy reference and peer engines. Each "
+                    "engine runs in its own worker process; gradients are checked first.")
+    p.add_argument("--quick", action="store_true",
+                   help="few short samples and a 200,000-op chain (smoke tests; not for numbers)")
+    p.add_argument("--only", help="comma-separated workloads: A,B,C,D (or A.step, A.chain)")
+    p.add_argument("--engines",
+                   help="comma-separated engines or families, e.g. minigrad,torch,mygrad "
+                        "(the reference of each workload always runs)")
+    p.add_argument("--samples", type=int, help="samples per row (default 20; quick 3)")
+    p.add_argument("--min-time", type=float,
+                   help="seconds per sample; the loop count is calibrated (default 0.05)")
+    p.add_argument("--chain-length", type=int,
+                   help="ops in the A.chain workload (default 1,000,000; quick 200,000)")
+    p.add_argument("--chain-reps", type=int,
+                   help="fresh worker processes for A.chain (default 3; quick 1)")
+    p.add_argument("--blas-threads", type=int,
+                   help="set OPENBLAS/OMP/MKL_NUM_THREADS in the workers (default: unchanged)")
+    p.add_argument("--timeout", type=float, help="seconds per worker (default 900; quick 120)")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON output path")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any row FAILED")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks``."""
+    args = build_parser().parse_args(argv)
+    args.chain_reps = args.chain_reps or (1 if args.quick else 3)
+    args.timeout = args.timeout or (120.0 if args.quick else 900.0)
+    only = parse_only(args.only)
+    engines = [e.strip() for e in args.engines.split(",")] if args.engines else None
+    jobs = plan(only, engines, args.chain_reps)
+    started = datetime.now(timezone.utc)
+    load_before = _loadavg()
+    t0 = time.perf_counter()
+    print(f"running {len(jobs)} worker jobs ({'quick' if args.quick else 'full'} mode)",
+          file=sys.stderr, flush=True)
+    rows = run_jobs(jobs, args)
+    add_ratios_and_targets(rows)
+    settings = Settings.for_mode(args.quick)
+    meta = {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "duration_s": time.perf_counter() - t0,
+        "mode": "quick" if args.quick else "full",
+        "argv": sys.argv[1:] if argv is None else argv,
+        "settings": {
+            "samples": args.samples or settings.samples,
+            "min_time_s": args.min_time or settings.min_time,
+            "warmup_s": settings.warmup,
+            "chain_length": args.chain_length or settings.chain_length,
+            "chain_reps": args.chain_reps,
+            "blas_threads_env": args.blas_threads,
+        },
+        "git_commit": git_commit(),
+        "loadavg_1_5_15_min": {"before": load_before, "after": _loadavg()},
+        "machine": machine_info(),
+        "memory_method": "A.chain: peak RSS of the worker (getrusage ru_maxrss) and current RSS "
+                         "(/proc/self/statm), both minus the RSS just before the chain is built",
+    }
+    print(format_table(rows))
+    m = meta["machine"]
+    pools = m["blas"].get("pools") or [m["blas"]]
+    blas = "; ".join(
+        f"{p.get('internal_api') or p.get('name')} {p.get('version')} "
+        f"({p.get('architecture') or '-'}, {p.get('num_threads', '?')} threads)" for p in pools)
+    print(f"\n{m['cpu_model']} ({m['cpu_count']} CPUs); Python {m['python']}, numpy {m['numpy']};"
+          f" BLAS: {blas}; load average {meta['loadavg_1_5_15_min']}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
+    print(f"wrote {args.output}")
+    failed = [r for r in rows if r.get("status") == "FAILED"]
+    return 1 if (args.strict and failed) else 0

@@ -1,0 +1,118 @@
+"""Checks of the benchmark harness: the numpy references are right (finite differences), and a
+quick run of workload D completes and writes the expected JSON. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.common import Settings, compare_grads
+from benchmarks.data import bn_data, make_moons, mlp_data, mlp_init, scalar_mlp_init
+from benchmarks.reference import (
+    bn_loss_and_grads,
+    mlp_loss,
+    mlp_loss_and_grads,
+    scalar_mlp_loss_and_grads,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def numeric_grad(f: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of ``f`` with respect to every element of ``arr`` (in place)."""
+    out = np.zeros_like(arr)
+    for idx in np.ndindex(arr.shape):
+        old = arr[idx]
+        arr[idx] = old + eps
+        up = f()
+        arr[idx] = old - eps
+        down = f()
+        arr[idx] = old
+        out[idx] = (up - down) / (2 * eps)
+    return out
+
+
+def test_reference_mlp_grads_match_finite_differences() -> None:
+    sizes = (5, 4, 4, 3)  # two Linear -> BatchNorm1d -> ReLU blocks, then Linear
+    params = mlp_init(sizes, seed=7)
+    X, y = mlp_data(sizes, batch=6, seed=7)
+    _, grads = mlp_loss_and_grads(params, X, y)
+    assert [g.shape for g in grads] == [p.shape for p in params]
+    for p, g in zip(params, grads, strict=True):
+        num = numeric_grad(lambda: mlp_loss(params, X, y), p)
+        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_reference_batchnorm_grads_match_finite_differences() -> None:
+    x, gamma, beta, R = bn_data(n=6, d=4, seed=3)
+    _, grads = bn_loss_and_grads(x, gamma, beta, R)
+    for arr, g in zip((x, gamma, beta), grads, strict=True):
+        num = numeric_grad(lambda: bn_loss_and_grads(x, gamma, beta, R)[0], arr)
+        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_reference_scalar_mlp_grads_match_finite_differences() -> None:
+    X, y = make_moons(n=8, seed=5)
+    layers = scalar_mlp_init((2, 3, 3, 1), seed=5)
+    _, grads = scalar_mlp_loss_and_grads(layers, X, y, alpha=1e-2)
+    for (W, b), (dW, db) in zip(layers, grads, strict=True):
+        for arr, g in ((W, dW), (b, db)):
+            num = numeric_grad(lambda: scalar_mlp_loss_and_grads(layers, X, y, 1e-2)[0], arr)
+            np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_compare_grads_flags_a_mismatch() -> None:
+    ref = [np.array([1.0, -2.0]), np.array([0.5])]
+    assert compare_grads([r.copy() for r in ref], ref, ["a", "b"], "float64").ok
+    bad = [ref[0] * 1.01, ref[1]]
+    check = compare_grads(bad, ref, ["a", "b"], "float64")
+    assert not check.ok and check.worst == "a"
+
+
+@pytest.mark.parametrize("workload", ["B", "C"])
+def test_numpy_reference_rows_pass_their_gradient_check(workload: str) -> None:
+    from benchmarks.worker import run
+
+    settings = Settings(samples=1, min_time=0.0, warmup=0.0)
+    (row,) = run(workload, "numpy", "float32", settings)["rows"]
+    assert row["status"] == "ok", row.get("note")
+    assert row["grad_check"]["ok"]
+
+
+@pytest.mark.slow
+def test_quick_run_of_workload_d(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "D", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    rows = {(r["workload"], r["engine"]): r for r in data["rows"]}
+    expected = {
+        ("D.fwd", "numpy"),
+        *((w, e) for e in ("minigrad-tensor", "minigrad-value", "torch-1t", "torch-2t")
+          for w in ("D.fwd", "D.fwdbwd", "D.chain10k")),
+        ("D.fwd", "micrograd"), ("D.fwdbwd", "micrograd"),
+        ("D.fwd", "mygrad"), ("D.fwdbwd", "mygrad"),
+        ("D.fwdbwd", "autograd"),
+    }
+    assert expected <= set(rows), sorted(expected - set(rows))
+    assert rows[("D.fwd", "numpy")]["status"] == "ok"
+    for key, row in rows.items():
+        # peers may be missing (skipped, with a note); nothing may fail its gradient check
+        assert row["status"] in ("ok", "skipped"), (key, row.get("note"))
+        if row["status"] == "ok":
+            assert row["median_s"] > 0 and row["grad_check"]["ok"]
+            assert row["n_samples"] >= 1
+        else:
+            assert row["note"]
+    machine = data["meta"]["machine"]
+    assert {"cpu_model", "python", "numpy", "blas"} <= set(machine)
+    assert "workload" in proc.stdout and "D.fwdbwd" in proc.stdout
