@@ -142,7 +142,8 @@ class Node:
     `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
     """
 
-    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "label")
+    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "label",
+                 "__weakref__")
 
     # Overridden by the front ends.
     requires_grad: bool
