@@ -17,6 +17,7 @@ the same graph always gives the same `.source`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -163,15 +164,36 @@ def op_text(node: Node) -> str:
         c = _fmt_const(consts[0].data.item())
         # a constant on the left reads "2 -", on the right "- 2"
         return f"{c} {sym}" if node._parents[0] is consts[0] else f"{sym} {c}"
-    if isinstance(saved, tuple) and cls in ("Sum", "Max", "Min"):
+    if cls in ("Sum", "Max", "Min"):
+        if saved is RELEASED:
+            saved = _reduced_axes(node._parents[0].shape, node.shape)
+        if not isinstance(saved, tuple):
+            return name
         axis, keepdims = saved
         args = [] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]
         if keepdims:
             args.append("keepdims")
         return f"{name}({', '.join(args)})" if args else name
-    if cls in ("Reshape", "Expand", "Transpose") and isinstance(saved, tuple):
+    if cls in ("Reshape", "Expand"):
+        return f"{name} {node.shape}"          # the new shape is the output's shape
+    if cls == "Transpose" and isinstance(saved, tuple):
         return f"{name} {saved}"
     return sym
+
+
+def _reduced_axes(before: tuple[int, ...], after: tuple[int, ...]) -> tuple | None:
+    """(axis, keepdims) of a reduction from the shapes alone, when they leave no doubt (a
+    backward without retain_graph released the saved axes)."""
+    if after == () and before != ():
+        return None, False
+    if len(after) == len(before):
+        axes = tuple(i for i, (m, n) in enumerate(zip(before, after)) if m != n)
+        if axes and all(after[i] == 1 for i in axes):
+            return axes, True
+        return None if axes else ((), True)
+    fits = [axes for axes in itertools.combinations(range(len(before)), len(before) - len(after))
+            if tuple(n for i, n in enumerate(before) if i not in axes) == after]
+    return (fits[0], False) if len(fits) == 1 else None
 
 
 def expr_text(node: Node, names: Mapping[int, str]) -> str:
