@@ -1,0 +1,434 @@
+"""What every demo shares: the Section it returns, a text progress bar, plot saving, tables,
+and small training helpers built on minigrad.nn.
+
+Nothing here measures a claim; the demos do. Everything is seeded: a demo that is run twice
+with the same seed writes the same numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+
+Number = int | float
+
+# ---------------------------------------------------------------------------- the result
+
+
+@dataclass
+class Figure:
+    """One picture of a section: a file under the output folder and what it shows."""
+
+    path: Path          # relative to the output folder
+    caption: str
+
+
+@dataclass
+class Table:
+    """A small table of measured numbers, shown in the report and in the terminal."""
+
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Section:
+    """What one demo returns: everything the report and the terminal show for its claim."""
+
+    key: str                                   # "d1" ... "d8"
+    title: str
+    html: str                                  # the explanation, in our own words
+    figures: list[Figure] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)   # the measured numbers
+    settings: dict[str, Any] = field(default_factory=dict)  # seeds and settings behind them
+    tables: list[Table] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (relative path, text)
+    summary: str = ""                          # one line for the overview table
+    elapsed: float = 0.0                       # seconds the demo took
+
+    @property
+    def images(self) -> list[Path]:
+        """The pictures' paths, relative to the output folder."""
+        return [f.path for f in self.figures]
+
+
+# ---------------------------------------------------------------------------- terminal
+
+
+class Progress:
+    """A plain text progress bar for a training run.
+
+    On a terminal it redraws one line (at most ~10 times a second); elsewhere (a log file, a
+    test) it writes only the finished line, so logs stay short.
+    """
+
+    def __init__(self, total: int, label: str, width: int = 28,
+                 stream: Any = None) -> None:
+        self.total = max(int(total), 1)
+        self.label = label
+        self.width = width
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0
+        self.info = ""
+        self.start = time.perf_counter()
+        self._last = 0.0
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._closed = False
+
+    def _line(self) -> str:
+        frac = min(self.done / self.total, 1.0)
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        secs = time.perf_counter() - self.start
+        return (f"  {self.label:<34.34} [{bar}] {self.done:>5}/{self.total:<5} "
+                f"{secs:5.1f}s {self.info}")
+
+    def update(self, n: int = 1, **info: Any) -> None:
+        """Advance by `n` steps; keyword arguments are shown after the bar (e.g. loss=0.31)."""
+        self.done += n
+        if info:
+            self.info = " ".join(f"{k}={_short(v)}" for k, v in info.items())
+        now = time.perf_counter()
+        if self._tty and (now - self._last > 0.1 or self.done >= self.total):
+            self._last = now
+            self.stream.write("\r" + self._line()[:150])
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.done = max(self.done, 0)
+        line = self._line()[:150]
+        self.stream.write(("\r" if self._tty else "") + line + "\n")
+        self.stream.flush()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def fmt(v: Any) -> str:
+    """A number as the report and the terminal print it."""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        if v == 0:
+            return "0"
+        if abs(v) >= 1e5 or abs(v) < 1e-3:
+            return f"{v:.3e}"
+        return f"{v:.4g}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def text_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """An aligned plain-text table."""
+    cells = [[str(h) for h in header]] + [[fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [title]
+    for k, r in enumerate(cells):
+        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        if k == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_section(section: Section, stream: Any = None) -> None:
+    """The section's numbers, settings and tables, as plain text."""
+    out = stream if stream is not None else sys.stdout
+    out.write(f"\n== {section.key}: {section.title} ({section.elapsed:.1f} s)\n")
+    if section.summary:
+        out.write(f"   {section.summary}\n")
+    out.write(text_table("  measured:", ["name", "value"], section.numbers.items()) + "\n")
+    for t in section.tables:
+        out.write(text_table(f"  {t.title}:", t.header, t.rows) + "\n")
+    out.write(text_table("  settings:", ["setting", "value"], section.settings.items()) + "\n")
+    out.flush()
+
+
+# ---------------------------------------------------------------------------- pictures
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2,
+               height: float = 3.8) -> tuple[Any, Any]:
+    """A matplotlib figure with `nrows` x `ncols` panels of the given size each."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    return fig, axes
+
+
+def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
+    """Write `fig` as PNG under out_dir and close it; returns the path relative to out_dir."""
+    rel = Path(name if name.endswith(".png") else name + ".png")
+    fig.tight_layout()
+    fig.savefig(out_dir / rel, dpi=110)
+    plt.close(fig)
+    return rel
+
+
+def save_svg(svg: bytes | str, out_dir: Path, name: str) -> Path:
+    """Write an SVG (e.g. a graph drawn by minigrad.viz) under out_dir; returns its path."""
+    rel = Path(name if name.endswith(".svg") else name + ".svg")
+    data = svg.encode() if isinstance(svg, str) else svg
+    (out_dir / rel).write_bytes(data)
+    return rel
+
+
+def save_text(text: str, out_dir: Path, name: str) -> Path:
+    rel = Path(name)
+    (out_dir / rel).write_text(text, encoding="utf-8")
+    return rel
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+# ---------------------------------------------------------------------------- speed
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run numpy's BLAS on one thread inside the block.
+
+    The demos multiply small matrices (64 x 100); a multi-threaded BLAS spends more time
+    waking threads than multiplying, and on a 2-core laptop one thread is several times
+    faster.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:          # not installed: nothing to limit
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def to_tensor(x: Any) -> mg.Tensor:
+    return mg.Tensor(np.asarray(x, dtype=np.float64))
+
+
+def make_mlp(sizes: Sequence[int], activation: str = "sigmoid", batchnorm: bool = False,
+             dropout: float = 0.0, seed: int = 0, init_std: float | None = None,
+             bn_momentum: float = 0.1) -> Any:
+    """A fully connected network that can hand back its hidden layers' pre-activations.
+
+    Layers: Linear -> [BatchNorm1d] -> activation -> [Dropout], for every hidden size, and a
+    last Linear to the outputs. `model(x)` gives logits; `model.forward_with_hidden(x)` also
+    returns, per hidden layer, the input of its activation (z, after batch norm when there is
+    one) and the Linear's output before batch norm (u).
+
+    `init_std`: weights drawn from N(0, init_std^2) (as in Ioffe and Szegedy's MNIST network)
+    instead of the Linear layer's default initialisation.
+    """
+    from minigrad import nn
+
+    gen = np.random.default_rng(seed)
+    act_cls = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+
+    class _MLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.n_hidden = len(sizes) - 2
+            self.batchnorm = batchnorm
+            self.dropout_p = dropout
+            for i in range(self.n_hidden):
+                setattr(self, f"fc{i + 1}", nn.Linear(sizes[i], sizes[i + 1],
+                                                      dtype=np.float64, generator=gen))
+                if batchnorm:
+                    setattr(self, f"bn{i + 1}", nn.BatchNorm1d(sizes[i + 1],
+                                                               momentum=bn_momentum))
+                setattr(self, f"act{i + 1}", act_cls())
+                if dropout > 0:
+                    setattr(self, f"drop{i + 1}", nn.Dropout(dropout, generator=gen))
+            self.out = nn.Linear(sizes[-2], sizes[-1], dtype=np.float64, generator=gen)
+            if init_std is not None:
+                for i in range(self.n_hidden):
+                    lin = getattr(self, f"fc{i + 1}")
+                    lin.weight.data = gen.normal(0.0, init_std, lin.weight.shape)
+                    lin.bias.data = np.zeros(lin.bias.shape)
+                self.out.weight.data = gen.normal(0.0, init_std, self.out.weight.shape)
+                self.out.bias.data = np.zeros(self.out.bias.shape)
+
+        def linears(self) -> list[Any]:
+            return [getattr(self, f"fc{i + 1}") for i in range(self.n_hidden)] + [self.out]
+
+        def forward_with_hidden(self, x: mg.Tensor) -> tuple[mg.Tensor, list, list]:
+            zs, us = [], []
+            h = x
+            for i in range(self.n_hidden):
+                u = getattr(self, f"fc{i + 1}")(h)
+                z = getattr(self, f"bn{i + 1}")(u) if self.batchnorm else u
+                us.append(u)
+                zs.append(z)
+                h = getattr(self, f"act{i + 1}")(z)
+                if self.dropout_p > 0:
+                    h = getattr(self, f"drop{i + 1}")(h)
+            return self.out(h), zs, us
+
+        def forward(self, x: mg.Tensor) -> mg.Tensor:
+            return self.forward_with_hidden(x)[0]
+
+    return _MLP()
+
+
+@contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """Evaluate in eval mode without recording a graph; restore the model's mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with mg.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def predict(model: Any, X: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Logits of `model` for X in eval mode (batches of `batch`)."""
+    outs = []
+    with eval_mode(model):
+        for s in range(0, len(X), batch):
+            outs.append(model(to_tensor(X[s:s + batch])).data)
+    return np.concatenate(outs)
+
+
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(predict(model, X).argmax(1) == y))
+
+
+def mean_loss(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of `model` on (X, y) in eval mode."""
+    logits = predict(model, X)
+    m = logits.max(1, keepdims=True)
+    lse = np.log(np.exp(logits - m).sum(1)) + m[:, 0]
+    return float(np.mean(lse - logits[np.arange(len(y)), y]))
+
+
+def batches_forever(X: np.ndarray, y: np.ndarray, batch_size: int,
+                    seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled mini-batches, epoch after epoch (last short batch dropped)."""
+    from minigrad.data import DataLoader
+
+    loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, drop_last=True, seed=seed)
+    while True:
+        yield from loader
+
+
+def train_classifier(model: Any, X: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
+                     lr: float, seed: int, label: str, momentum: float = 0.0,
+                     every: int = 0,
+                     callback: Callable[[int], None] | None = None) -> dict[str, list]:
+    """Mini-batch SGD on cross-entropy for `steps` steps.
+
+    `callback(step)` runs before the first step and then after every `every` steps (and after
+    the last), e.g. to record test accuracy; the returned history has the training loss of
+    every step.
+    """
+    from minigrad import optim
+    from minigrad.nn import functional as F
+
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses: list[float] = []
+    model.train()
+    if callback is not None:
+        callback(0)
+    data = batches_forever(X, y, batch_size, seed)
+    with Progress(steps, label) as bar:
+        for step in range(1, steps + 1):
+            xb, yb = next(data)
+            loss = F.cross_entropy(model(to_tensor(xb)), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            value = loss.item()
+            losses.append(value)
+            bar.update(1, loss=value)
+            if callback is not None and every and (step % every == 0 or step == steps):
+                callback(step)
+            if not math.isfinite(value):
+                losses.extend([math.nan] * (steps - step))
+                bar.update(steps - step)
+                if callback is not None and every and step % every != 0:
+                    callback(step)
+                break
+    return {"loss": losses}
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Moving average (same length; the first points average what there is)."""
+    v = np.asarray(values, dtype=float)
+    if window <= 1 or len(v) == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    out = np.empty_like(v)
+    for i in range(len(v)):
+        lo = max(0, i + 1 - window)
+        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
+    return out
+
+
+def draw_graph(root: Any, out_dir: Path, name: str, **options: Any) -> Path:
+    """Draw the graph behind `root` with minigrad.viz and save it as SVG under out_dir."""
+    from minigrad import viz
+
+    dot = viz.draw(root, **options)
+    return save_svg(dot.pipe(format="svg"), out_dir, name)
+
+
+def finite_difference_values(loss_fn: Callable[[Sequence[float]], float],
+                             point: Sequence[float], eps: float = 1e-6) -> np.ndarray:
+    """Central differences of a scalar function of a few numbers (plain floats)."""
+    point = [float(p) for p in point]
+    grads = np.zeros(len(point))
+    for i in range(len(point)):
+        up = list(point)
+        down = list(point)
+        up[i] += eps
+        down[i] -= eps
+        grads[i] = (loss_fn(up) - loss_fn(down)) / (2 * eps)
+    return grads

@@ -1,0 +1,117 @@
+"""Write the sections as one `index.html`: inline CSS, images by relative path, no scripts
+or fonts from anywhere else."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import Section, esc, fmt
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
+       max-width: 1100px; padding: 1em 2em 4em; color: #1d1d1f; line-height: 1.5; }
+h1 { margin-bottom: 0.2em; }
+h2 { border-bottom: 2px solid #d0d7de; padding-bottom: 0.2em; margin-top: 2.2em; }
+h3 { margin-bottom: 0.3em; }
+.meta { color: #57606a; font-size: 0.92em; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.92em; }
+th, td { border: 1px solid #d0d7de; padding: 0.25em 0.7em; text-align: left;
+         vertical-align: top; }
+th { background: #f6f8fa; }
+td.num { font-family: ui-monospace, Menlo, Consolas, monospace; text-align: right; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; border: 1px solid #eaeef2; }
+figure .scroll { overflow: auto; max-height: 640px; border: 1px solid #eaeef2; }
+figure .scroll img { max-width: none; border: none; }
+figcaption { color: #57606a; font-size: 0.9em; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.summary { background: #fff8c5; padding: 0.5em 0.8em; border-left: 4px solid #d4a72c; }
+.settings td { font-size: 0.9em; }
+nav ol { columns: 2; }
+"""
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = []
+        for c in row:
+            numeric = isinstance(c, int | float | np.integer | np.floating) \
+                and not isinstance(c, bool)
+            cells.append(f'<td class="num">{esc(fmt(c))}</td>' if numeric
+                         else f"<td>{esc(fmt(c))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cls_attr = f' class="{cls}"' if cls else ""
+    return f"<table{cls_attr}><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def section_html(s: Section) -> str:
+    parts = [f'<section id="{esc(s.key)}">', f"<h2>{esc(s.key)}. {esc(s.title)}</h2>"]
+    if s.summary:
+        parts.append(f'<p class="summary">{esc(s.summary)}</p>')
+    parts.append(s.html)
+    for f in s.figures:
+        src = esc(f.path.as_posix())
+        img = f'<a href="{src}"><img src="{src}" alt="{esc(f.caption)}"></a>'
+        if f.path.suffix == ".svg":       # graphs: natural size, scroll to see all of it
+            img = f'<div class="scroll">{img}</div>'
+        parts.append(f"<figure>{img}<figcaption>{esc(f.caption)} "
+                     f'(<a href="{src}">open alone</a>)</figcaption></figure>')
+    if s.links:
+        items = "".join(f'<li><a href="{esc(Path(p).as_posix())}">{esc(t)}</a></li>'
+                        for p, t in s.links)
+        parts.append(f"<h3>Open</h3><ul>{items}</ul>")
+    parts.append("<h3>Measured numbers</h3>")
+    parts.append(_table(["quantity", "value"], list(s.numbers.items())))
+    for t in s.tables:
+        parts.append(f"<h3>{esc(t.title)}</h3>")
+        parts.append(_table(t.header, t.rows))
+    parts.append("<h3>Seeds and settings</h3>")
+    parts.append(_table(["setting", "value"], list(s.settings.items()), "settings"))
+    parts.append(f'<p class="meta">This section took {s.elapsed:.1f} s.</p></section>')
+    return "\n".join(parts)
+
+
+def write_report(sections: Sequence[Section], out_dir: Path, meta: dict[str, Any]) -> Path:
+    """Write out_dir/index.html for `sections`; `meta` is shown at the top (mode, seed, ...)."""
+    nav = "".join(f'<li><a href="#{esc(s.key)}">{esc(s.title)}</a></li>' for s in sections)
+    overview = _table(["demo", "what we measured", "time (s)"],
+                      [[f"{s.key}. {s.title}", s.summary, round(s.elapsed, 1)]
+                       for s in sections])
+    meta = dict(meta)
+    meta.setdefault("python", platform.python_version())
+    meta.setdefault("numpy", np.__version__)
+    meta_rows = _table(["run", "value"], list(meta.items()), "settings")
+    body = "\n".join(section_html(s) for s in sections)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>minigrad demos: why does batch norm work?</title>
+<style>{CSS}</style></head>
+<body>
+<h1>Why does batch norm work? Measured with minigrad</h1>
+<p>Each section below takes one claim about batch normalisation, builds the measurement that
+makes it visible with minigrad (an autograd engine written from scratch on numpy), and reports
+what came out, including where the measurement does not support the claim. Every number comes
+with the seed and the settings that made it; rerun <code>python -m demos</code> to get the same
+numbers again.</p>
+<p>Papers cited: S. Ioffe and C. Szegedy, <i>Batch Normalization: Accelerating Deep Network
+Training by Reducing Internal Covariate Shift</i>, ICML 2015 (arXiv:1502.03167); S. Santurkar,
+D. Tsipras, A. Ilyas and A. Madry, <i>How Does Batch Normalization Help Optimization?</i>,
+NeurIPS 2018 (arXiv:1805.11604).</p>
+<nav><ol>{nav}</ol></nav>
+<h2>Overview</h2>
+{overview}
+{meta_rows}
+{body}
+</body></html>
+"""
+    path = out_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
