@@ -306,13 +306,17 @@ def require(module: str, pip_name: str | None = None) -> Any:
         raise Skip(f"{pip_name or module} not installed ({exc})") from exc
 
 
-def require_minigrad() -> Any:
+def require_minigrad(sub: str | None = None) -> Any:
+    """Import ``minigrad`` (or ``minigrad.<sub>``) or raise :class:`Skip` with a note."""
+    name = "minigrad" if sub is None else f"minigrad.{sub}"
     try:
-        return importlib.import_module("minigrad")
-    except ImportError as exc:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if sub is not None and exc.name == name:
+            raise Skip(f"minigrad API missing: {name}") from exc
         raise Skip(f"minigrad not importable ({exc})") from exc
     except Exception as exc:  # a half-written package may fail in other ways
-        raise Skip(f"minigrad failed to import ({type(exc).__name__}: {exc})") from exc
+        raise Skip(f"{name} failed to import ({type(exc).__name__}: {exc})") from exc
 
 
 def np_dtype(dtype: str) -> type[np.floating[Any]]:

@@ -81,7 +81,7 @@ def minigrad_case(dtype: str, composed: bool) -> Case:
 
         what = WHAT + " (composed: mean, var, sqrt or **0.5, -, /, *, +)"
     else:
-        F = mg.nn.functional
+        F = require_minigrad("nn.functional")
 
         def bn() -> Any:
             return F.batch_norm(xt, None, None, gt, bt, training=True, momentum=0.1, eps=BN_EPS)

@@ -85,8 +85,9 @@ def numpy_case(dtype: str) -> Case:
 
 def minigrad_case(dtype: str) -> Case:
     mg = require_minigrad()
-    nn = mg.nn
-    F = nn.functional
+    nn = require_minigrad("nn")
+    F = require_minigrad("nn.functional")
+    optim = require_minigrad("optim")
     dt = np_dtype(dtype)
     params, X, y, ref_loss, ref_grads = _setup(dtype)
     layers: list[Any] = []
@@ -105,7 +106,7 @@ def minigrad_case(dtype: str) -> Case:
             raise Skip(f"minigrad parameter shape {np.shape(obj.data)} != {arr.shape}")
         obj.data = arr.copy()
     x = mg.Tensor(X, requires_grad=False)
-    opt = mg.optim.SGD(objs, lr=MLP_LR)
+    opt = optim.SGD(objs, lr=MLP_LR)
     extra: dict[str, Any] = {}
 
     def check() -> GradCheck:
