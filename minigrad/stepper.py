@@ -72,6 +72,8 @@ def build(expression: str, variables: dict[str, float]) -> Value:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as err:
         raise ExpressionError(f"syntax error: {err.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression is nested too deeply or malformed") from None
     leaves = {name: Value(v, label=name) for name, v in variables.items()}
 
     def visit(node: ast.AST) -> Number:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..engine import Node
 from ..tensor import Tensor
-from .draw import Plan, build, expr_text, pipe, plan, step_marks, summarize
+from .draw import Plan, build, expr_text, pipe, plan, scope_title, step_marks, summarize
 from .steps import Step, backprop_steps
 
 
@@ -44,7 +44,9 @@ def _describe(node: Node, p: Plan) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name}
     out["expr"] = expr_text(node, p.names)
     if isinstance(node, Tensor):
-        out["kind"] = f"{node.shape} {node.dtype}"
+        out["kind"] = f"{'scalar' if node.shape == () else node.shape} {node.dtype}"
+    if node.scope is not None:
+        out["scope"] = scope_title(node.scope)
     out["data"] = summarize(node.data)
     return out
 
@@ -98,7 +100,7 @@ def backprop_page(root: Node, *, gradient: Any = None, collapse: Sequence[str] =
     data = {"steps": frames, "gradNodes": sorted(shown.values()),
             "root": p.names[id(p.nodes[-1])]}
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-    payload = payload.replace("</", "<\\/")              # cannot close the script tag
+    payload = payload.replace("<", "\\u003c")           # cannot close or open a tag
     heading = title or f"Backprop through {p.names[id(p.nodes[-1])]}: {len(steps)} steps"
     return (_PAGE.replace("%TITLE%", html.escape(heading))
             .replace("%SVG%", svg)
@@ -215,8 +217,9 @@ main { display: flex; min-height: 0; }
 .node.done > path, .node.done > polygon { stroke: var(--done); stroke-width: 1.5px; }
 .edge.hot > path { stroke: var(--hot); stroke-width: 3px; }
 .edge.hot > polygon { stroke: var(--hot); fill: var(--hot); }
-.node text.changed { fill: var(--recv); font-weight: 700; }
-.node.current text.grad { fill: var(--hot); font-weight: 700; }
+/* colour only: bold text would outgrow the box Graphviz laid out */
+.node text.changed { fill: var(--recv); }
+.node.current text.grad { fill: var(--hot); }
 """
 
 _SCRIPT = r"""
@@ -329,6 +332,7 @@ _SCRIPT = r"""
     panel.appendChild(el("h3", "", "Node"));
     panel.appendChild(el("div", "expr mono", s.expr));
     if (s.kind) panel.appendChild(el("div", "note", s.kind));
+    if (s.scope) panel.appendChild(el("div", "note", "in " + s.scope));
     panel.appendChild(el("div", "mono", "data " + s.data));
     panel.appendChild(el("h3", "", "Upstream gradient d" + DATA.root + "/d" + s.name));
     panel.appendChild(el("div", "mono up", s.up));

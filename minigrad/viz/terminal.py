@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..engine import Node
-from .draw import expr_text, node_names, summarize, walk
+from .draw import expr_text, node_names, scope_title, summarize, walk
 from .steps import Step, backprop_steps
 
 
@@ -43,7 +43,10 @@ def format_step(step: Step, names: dict[int, str], root_name: str = "root") -> s
         return names.get(id(n), "?")
 
     me = name(step.node)
-    rows: list[tuple[str, str]] = [("data", _text(step.node.data))]
+    rows: list[tuple[str, str]] = []
+    if step.node.scope is not None:
+        rows.append(("in", scope_title(step.node.scope)))
+    rows.append(("data", _text(step.node.data)))
     rows.append((f"upstream d{root_name}/d{me}", _text(step.upstream)))
     if step.index == 0:
         rows.append(("", f"(the seed: d{root_name}/d{root_name} = 1)"))
