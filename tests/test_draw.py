@@ -8,7 +8,7 @@ import graphviz
 import numpy as np
 import pytest
 
-from minigrad import Tensor, Value, scope
+from minigrad import Tensor, Value, cat, scope
 from minigrad.viz import GraphvizNotFound, backprop_steps, draw, render, save_svg
 
 HAS_DOT = shutil.which("dot") is not None
@@ -118,6 +118,17 @@ def test_number_constants_show_in_the_op_node():
     y.backward()
     ops2 = [lines[0] for nid, lines in nodes_of(draw(y).source).items() if nid.endswith("_op")]
     assert ops2 == ops
+
+
+def test_constants_on_the_left_and_in_other_ops():
+    x = Value(0.5, "x")
+    ops = [v[0] for k, v in nodes_of(draw(2.0 / (1.0 - x)).source).items() if k.endswith("_op")]
+    assert ops == ["1 -", "2 /"]
+    t = Tensor([1.0, 2.0], requires_grad=True, label="t")
+    src = draw(cat([t, Tensor([5.0]), t])).source
+    ops = [v[0] for k, v in nodes_of(src).items() if k.endswith("_op")]
+    assert ops == ["concatenate (., 5, .)"]
+    assert len(nodes_of(src)) == 3 and len(edges_of(src)) == 3
 
 
 def test_reused_node_has_two_edges_into_its_consumer():
@@ -337,19 +348,23 @@ def test_missing_graphviz_says_what_to_install(tmp_path, monkeypatch):
 
 # ---- with minigrad.nn ------------------------------------------------------------------------
 
-def _mlp_loss():
+def _mlp_loss(like=None):
+    """A 3-layer MLP with batch norm; with `like`, the same weights as that model."""
     nn = pytest.importorskip("minigrad.nn")
     rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(4, 8, generator=1), nn.BatchNorm1d(8), nn.ReLU(),
-                          nn.Linear(8, 8, generator=2), nn.BatchNorm1d(8), nn.ReLU(),
-                          nn.Linear(8, 1, generator=3))
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 1))
+    if like is not None:
+        for mine, theirs in zip(model.parameters(), like.parameters(), strict=True):
+            mine.data = theirs.data.copy()
     x = Tensor(rng.standard_normal((16, 4)))
     out = model(x)
     return (out * out).mean(), model
 
 
 def test_mlp_with_batchnorm_draws_by_layer_and_collapses():
-    loss, _ = _mlp_loss()
+    loss, model = _mlp_loss()
     dot = draw(loss)                                    # fits the default max_nodes
     cl = clusters_of(dot.source)
     bn = [label for label, _, _ in cl.values() if label.endswith("(BatchNorm1d)")]
@@ -360,5 +375,5 @@ def test_mlp_with_batchnorm_draws_by_layer_and_collapses():
     assert len(boxes) == 2 and all(v[0].endswith("(BatchNorm1d)") for v in boxes)
     assert len(nodes_of(small.source)) < len(nodes_of(dot.source))
     # the same model and data give the same picture
-    loss2, _ = _mlp_loss()
+    loss2, _ = _mlp_loss(like=model)
     assert draw(loss2).source == dot.source

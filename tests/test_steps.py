@@ -242,9 +242,9 @@ def test_totals_equal_backward_through_nn_batchnorm(rng):
 
 def test_totals_equal_backward_through_an_mlp_with_batchnorm(rng):
     nn = pytest.importorskip("minigrad.nn")
-    model = nn.Sequential(nn.Linear(4, 8, generator=1), nn.BatchNorm1d(8), nn.ReLU(),
-                          nn.Linear(8, 8, generator=2), nn.BatchNorm1d(8), nn.ReLU(),
-                          nn.Linear(8, 1, generator=3))
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 1))
     x = Tensor(rng.standard_normal((16, 4)))
     out = model(x)
     loss = (out * out).mean()

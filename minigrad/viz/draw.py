@@ -164,6 +164,10 @@ def op_text(node: Node) -> str:
         c = _fmt_const(consts[0].data.item())
         # a constant on the left reads "2 -", on the right "- 2"
         return f"{c} {sym}" if node._parents[0] is consts[0] else f"{sym} {c}"
+    if consts:                 # other ops: the inputs in order, constants written out
+        return sym + " (" + ", ".join(
+            _fmt_const(p.data.item()) if is_folded_constant(p) else "." for p in node._parents
+        ) + ")"
     if cls in ("Sum", "Max", "Min"):
         if saved is RELEASED:
             saved = _reduced_axes(node._parents[0].shape, node.shape)
@@ -216,9 +220,9 @@ def expr_text(node: Node, names: Mapping[int, str]) -> str:
         rhs = f"{args[0]} {sym} {args[1]}"
     elif node.op == "neg":
         rhs = f"-{args[0]}"
-    elif text != node.op and text.startswith(node.op + "("):
+    elif cls in ("Sum", "Max", "Min") and text.startswith(node.op + "("):
         rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]}"      # sum(x, axis=0)
-    elif text != node.op and text.startswith(node.op + " "):
+    elif cls in ("Reshape", "Expand", "Transpose") and text != node.op:
         rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]})"     # reshape(x, (2,))
     else:
         rhs = f"{node.op}({', '.join(args)})"
