@@ -1,0 +1,497 @@
+"""`Parameter`, `Module` (the base of every layer) and the `Sequential` container.
+
+A Module registers `Parameter`s, buffers and submodules by attribute assignment and walks
+them for `parameters()`, `state_dict()`, `train()`/`eval()`, `to(dtype)`, ... Calling a module
+runs its `forward` inside `minigrad.engine.scope(name, kind)`, so every op a layer records
+carries the layer's name (its attribute name in the parent; for a root module its `name`
+attribute if set, else the class name) and kind (the class name); scopes nest as calls do.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..engine import scope
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a learnable parameter (requires_grad=True).
+
+    Ops on Parameters return plain Tensors.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
+                 label: str = "") -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, label=label)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# The modules whose forward is running, innermost last (to name a module by its parent).
+_CALLS: list[Module] = []
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+
+
+class Module:
+    """Base class of every layer. Subclasses call `super().__init__()` and define `forward`.
+
+    >>> class MLP(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1 = Linear(4, 8)        # a submodule, registered as "fc1"
+    ...     def forward(self, x):
+    ...         return self.fc1(x).relu()
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward method")
+
+    # ---- calling, with the scope --------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run `forward` inside `scope(name, kind=class name)`."""
+        with scope(self._scope_name(), type(self).__name__):
+            _CALLS.append(self)
+            try:
+                return self.forward(*args, **kwargs)
+            finally:
+                _CALLS.pop()
+
+    def _scope_name(self) -> str:
+        """The attribute name in the calling parent, else the `name` the user set, else the
+        name under which the module was last registered, else the class name."""
+        if _CALLS:
+            for key, child in _CALLS[-1]._modules.items():
+                if child is self:
+                    return key
+        d = self.__dict__
+        name = d.get("name")
+        if isinstance(name, str) and name:
+            return name
+        if _CALLS and d.get("_registered_as"):
+            return d["_registered_as"]
+        return type(self).__name__
+
+    # ---- registration -------------------------------------------------------------------
+    def _check_init(self) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign to {type(self).__name__} before "
+                                 f"Module.__init__() was called (call super().__init__())")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if isinstance(value, Parameter):
+            self._check_init()
+            self._forget(name)
+            d["_parameters"][name] = value
+        elif isinstance(value, Module):
+            self._check_init()
+            self._forget(name)
+            d["_modules"][name] = value
+            value.__dict__["_registered_as"] = name
+        elif "_parameters" in d and name in d["_parameters"]:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                f"(a Parameter or None is expected)")
+            d["_parameters"][name] = None
+        elif "_modules" in d and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (a Module or None is expected)")
+            d["_modules"][name] = None
+        elif "_buffers" in d and name in d["_buffers"]:
+            d["_buffers"][name] = self._as_buffer(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        d = self.__dict__
+        d.pop(name, None)
+        for registry in ("_parameters", "_buffers", "_modules"):
+            d[registry].pop(name, None)
+        d["_non_persistent"].discard(name)
+
+    @staticmethod
+    def _as_buffer(name: str, value: Any) -> Any:
+        if value is None or isinstance(value, Tensor | np.ndarray):
+            return value
+        raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} (a Tensor, "
+                        f"a numpy array or None is expected)")
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            reg = d.get(registry)
+            if reg is not None and name in reg:
+                return reg[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            reg = d.get(registry)
+            if reg is not None and name in reg:
+                del reg[name]
+                d["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def _check_name(self, name: Any, what: str) -> None:
+        self._check_init()
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{what} name can't be empty or contain \".\", got {name!r}")
+        if name in self.__dict__ and not any(name in self.__dict__[r] for r in
+                                             ("_parameters", "_buffers", "_modules")):
+            raise KeyError(f"attribute {name!r} already exists")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or a None placeholder) under `name`."""
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} "
+                            f"(a Parameter or None is expected)")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None,
+                        persistent: bool = True) -> None:
+        """Add a buffer: state that is not a parameter (e.g. running statistics).
+
+        A buffer is a Tensor, a numpy array (integer counters: a Tensor is always float) or
+        None. Persistent buffers are part of `state_dict()`.
+        """
+        self._check_name(name, "buffer")
+        value = self._as_buffer(name, tensor)
+        self._forget(name)
+        self._buffers[name] = value
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a submodule (or a None placeholder) under `name`."""
+        self._check_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module")
+        self._forget(name)
+        self._modules[name] = module
+        if module is not None:
+            module.__dict__["_registered_as"] = name
+
+    register_module = add_module
+
+    # ---- walking the tree ---------------------------------------------------------------
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """(name, module) for this module ("") and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is None:
+                continue
+            sub = f"{prefix}.{name}" if prefix else name
+            yield from child.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
+        seen: set[int] = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for mod_prefix, mod in mods:
+            for name, value in mod.__dict__[registry].items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), e.g. ("0.weight", ...); shared parameters once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
+        """(dotted name, buffer), e.g. ("1.running_mean", ...)."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every submodule (children first) and on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- modes, gradients, dtypes -------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every descendant; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """train(False): e.g. BatchNorm uses its running statistics, Dropout does nothing."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (default), or to zeros in place."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            elif isinstance(p.grad, Tensor):
+                p.grad = np.zeros(p.shape, dtype=p.dtype)
+            else:
+                p.grad[...] = 0
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every parameter, gradient and floating buffer to the float `dtype`, in
+        place on the module (the same Tensor objects); returns self. Integer buffers stay."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        dt = np.dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: dtype must be a floating type, got {dt}")
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None:
+                    p.data = p.data.astype(dt, copy=False)
+                    if isinstance(p.grad, np.ndarray):
+                        p.grad = p.grad.astype(dt, copy=False)
+            bufs = m._buffers
+            for name, b in bufs.items():
+                if isinstance(b, Tensor):
+                    b.data = b.data.astype(dt, copy=False)
+                elif isinstance(b, np.ndarray) and b.dtype.kind == "f":
+                    bufs[name] = b.astype(dt, copy=False)
+        return self
+
+    def float(self) -> Module:
+        """to(float32)"""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """to(float64)"""
+        return self.to(np.float64)
+
+    # ---- state dicts --------------------------------------------------------------------
+    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """(key, tensor or array) in PyTorch's order: own parameters, own persistent buffers,
+        then each child's, recursively (shared tensors appear under every name)."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_items(f"{prefix}{name}.")
+
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """An ordered dict of name -> ndarray COPY for every parameter and persistent buffer
+        ("0.weight", "1.running_mean", "1.num_batches_tracked", ...). With keep_vars the
+        Tensors themselves are returned instead of copies."""
+        out: OrderedDict = OrderedDict()
+        for key, value in self._state_items(prefix):
+            if keep_vars:
+                out[key] = value
+            else:
+                out[key] = np.array(value.data if isinstance(value, Tensor) else value,
+                                    copy=True)
+        return out
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values into this module's parameters and buffers (into their existing arrays,
+        keeping their dtype).
+
+        Every problem is collected first and reported in one RuntimeError, and nothing is
+        changed then: missing and unexpected keys (only when strict) and shape mismatches
+        (always). Returns (missing_keys, unexpected_keys).
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        own = OrderedDict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        values = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if arr.shape != _shape(target):
+                mismatched.append(
+                    f"size mismatch for {key}: copying a param with shape {arr.shape} from "
+                    f"checkpoint, the shape in current model is {_shape(target)}.")
+            values[key] = arr
+        errors = []
+        if strict:
+            if missing:
+                errors.append("Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        errors += mismatched
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for key, arr in values.items():
+            target = own[key]
+            dest = target.data if isinstance(target, Tensor) else target
+            dest[...] = arr
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -----------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The part inside the parentheses of this module's one-line repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = []
+        for name, child in self._modules.items():
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}("
+        inner = ([extra] if extra else []) + lines
+        return head + "\n  " + "\n  ".join(inner) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order: Sequential(a, b, c)(x) = c(b(a(x))).
+
+    Children are named "0", "1", ... (or by the keys of an OrderedDict given alone).
+    Indexing with an int gives a module, with a slice a Sequential of those modules (keeping
+    their names); len, iteration and append work as on a list.
+    """
+
+    def __init__(self, *modules: Module | OrderedDict) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                if not isinstance(m, Module):
+                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not "
+                                    f"a Module")
+                self.add_module(str(i), m)
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def _key(self, idx: int) -> str:
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"Sequential: index {idx} is out of range for {n} modules")
+        return list(self._modules)[idx % n]
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._key(int(idx))]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(self._key(int(idx)), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(int(idx))]
+        for k in keys:
+            del self._modules[k]
+        # renumber, as a list would
+        items = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def append(self, module: Module) -> Sequential:
+        """Add `module` at the end (named by the next free integer); returns self."""
+        i = len(self)
+        while str(i) in self._modules:
+            i += 1
+        self.add_module(str(i), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for m in modules:
+            self.append(m)
+        return self
