@@ -189,11 +189,12 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.2,
     return fig, axes
 
 
-def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
+def save_figure(fig: Any, out_dir: Path, name: str, tight: bool = True) -> Path:
     """Write `fig` as PNG under out_dir and close it; returns the path relative to out_dir."""
     rel = Path(name if name.endswith(".png") else name + ".png")
-    fig.tight_layout()
-    fig.savefig(out_dir / rel, dpi=110)
+    if tight:
+        fig.tight_layout()
+    fig.savefig(out_dir / rel, dpi=110, bbox_inches=None if tight else "tight")
     plt.close(fig)
     return rel
 
@@ -432,3 +433,26 @@ def finite_difference_values(loss_fn: Callable[[Sequence[float]], float],
         down[i] -= eps
         grads[i] = (loss_fn(up) - loss_fn(down)) / (2 * eps)
     return grads
+
+
+def hidden_with_batch_stats(model: Any, X: np.ndarray) -> tuple[list, list]:
+    """The hidden layers' (z, u) for the batch X, normalised with X's own statistics.
+
+    A look at what training mode computes, without changing the model: the running
+    statistics (and their counters) are put back afterwards and no graph is recorded.
+    """
+    saved = [(b, np.array(b.data if isinstance(b, mg.Tensor) else b, copy=True))
+             for _, b in model.named_buffers()]
+    was_training = model.training
+    model.train()
+    try:
+        with mg.no_grad():
+            _, zs, us = model.forward_with_hidden(to_tensor(X))
+    finally:
+        for buf, value in saved:
+            if isinstance(buf, mg.Tensor):
+                buf.data[...] = value
+            else:
+                buf[...] = value
+        model.train(was_training)
+    return [z.data for z in zs], [u.data for u in us]
