@@ -467,7 +467,7 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
         else:
             fill, kind = _FILL_CONST, "value const"
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": fill,
-                 "id": f"n{i}", "class": kind}
+                 "margin": "0.14,0.05", "id": f"n{i}", "class": kind}
         if n is root:
             attrs["penwidth"] = "2"
         add(n._scope, f"n{i}", lines, attrs)
