@@ -226,10 +226,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean",
     logp = log_softmax(x, axis=1)
     n_classes = x.shape[1]
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind == "f":                                   # class probabilities
-        if t.shape != x.shape:
-            raise ValueError(f"cross_entropy: probability targets must have the input's "
-                             f"shape {x.shape}, got {t.shape}")
+    if t.dtype.kind == "f" and t.shape == x.shape:            # class probabilities
         q = t.astype(x.dtype, copy=False)
         if eps:
             q = q * (1.0 - eps) + eps / n_classes
