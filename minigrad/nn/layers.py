@@ -69,16 +69,17 @@ class Linear(Module):
 class BatchNorm1d(Module):
     """Batch normalisation over (N, C) or (N, C, L) input (see F.batch_norm).
 
-    Parameters weight (ones) and bias (zeros) if affine; buffers running_mean (zeros),
-    running_var (ones) and num_batches_tracked (a 0-d int64 numpy array) if
-    track_running_stats. In training mode batch statistics are used and the buffers updated
-    with factor `momentum` (None: cumulative average, factor 1 / num_batches_tracked); in
-    eval mode the running statistics are used (batch statistics if not tracked).
+    Parameters weight (ones) and bias (zeros, unless bias=False) if affine; buffers
+    running_mean (zeros), running_var (ones) and num_batches_tracked (a 0-d int64 numpy
+    array) if track_running_stats. In training mode batch statistics are used and the
+    buffers updated with factor `momentum` (None: cumulative average, factor
+    1 / num_batches_tracked); in eval mode the running statistics are used (batch
+    statistics if not tracked).
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "BatchNorm1d: num_features")
         if eps < 0:
@@ -92,7 +93,10 @@ class BatchNorm1d(Module):
         dt = _dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -113,8 +117,9 @@ class BatchNorm1d(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -134,7 +139,8 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class LayerNorm(Module):
@@ -165,7 +171,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class ReLU(Module):
