@@ -32,8 +32,10 @@ class _State:
 
 STATE = _State()
 
-# Marks left on `Node._saved` once backward has released the graph.
-RELEASED = object()
+# The visit mark a node gets once a backward (without retain_graph) has gone through it:
+# its graph is released, and a second backward through it is an error, as in PyTorch.
+# (The op's parameters stay, so pictures can still show "* 2" or "sum(axis=0)".)
+RELEASED = -1
 
 _RELEASED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they "
@@ -137,8 +139,9 @@ def user_frame() -> str:
 class Node:
     """What both front ends share: op, parents, saved values, scope, and the engine's marks.
 
-    `_g` holds the sum of the gradients arriving during one backward pass; `_mark` is the topological
-    sort's visit mark; `_saved` is what the op kept for backward (RELEASED afterwards);
+    `_g` holds the sum of the gradients arriving during one backward pass; `_mark` is the
+    topological sort's visit mark (RELEASED once a backward went through without
+    retain_graph); `_saved` is what the op keeps for backward (its parameters);
     `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
     """
 
@@ -194,6 +197,8 @@ def toposort(root: Node) -> list[Node]:
         node = stack[-1]
         mark = node._mark
         if mark < seen:                    # first visit: expand
+            if mark == RELEASED:
+                raise RuntimeError(_RELEASED_MESSAGE)
             node._mark = seen
             for parent in node._parents:
                 if parent._mark < seen and parent.requires_grad:
@@ -234,10 +239,7 @@ def run_backward(
     With `create_graph`, the rules run on nodes with recording on, so the gradients are
     themselves differentiable; otherwise they run on raw floats/arrays.
     """
-    order = toposort(root)
-    for node in order:
-        if node._saved is RELEASED:
-            raise RuntimeError(_RELEASED_MESSAGE)
+    order = toposort(root)          # raises if part of the graph was released
     store = inputs is None
     wanted = set() if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
@@ -279,7 +281,7 @@ def run_backward(
                 total = parent._g
                 parent._g = gp if total is None else total + gp
             if not retain_graph:
-                node._saved = RELEASED
+                node._mark = RELEASED
     finally:
         STATE.grad_enabled = outer_mode
         # Never leave half-sent gradients behind (e.g. after an error).

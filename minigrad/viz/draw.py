@@ -17,7 +17,6 @@ the same graph always gives the same `.source`.
 
 from __future__ import annotations
 
-import itertools
 import math
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..engine import RELEASED, Node, Scope
+from ..engine import Node, Scope
 from ..tensor import Tensor
 
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz / brew install graphviz / "
@@ -169,8 +168,6 @@ def op_text(node: Node) -> str:
             _fmt_const(p.data.item()) if is_folded_constant(p) else "." for p in node._parents
         ) + ")"
     if cls in ("Sum", "Max", "Min"):
-        if saved is RELEASED:
-            saved = _reduced_axes(node._parents[0].shape, node.shape)
         if not isinstance(saved, tuple):
             return name
         axis, keepdims = saved
@@ -183,21 +180,6 @@ def op_text(node: Node) -> str:
     if cls == "Transpose" and isinstance(saved, tuple):
         return f"{name} {saved}"
     return sym
-
-
-def _reduced_axes(before: tuple[int, ...], after: tuple[int, ...]) -> tuple | None:
-    """(axis, keepdims) of a reduction from the shapes alone, when they leave no doubt (a
-    backward without retain_graph released the saved axes)."""
-    if after == () and before != ():
-        return None, False
-    if len(after) == len(before):
-        axes = tuple(i for i, (m, n) in enumerate(zip(before, after)) if m != n)
-        if axes and all(after[i] == 1 for i in axes):
-            return axes, True
-        return None if axes else ((), True)
-    fits = [axes for axes in itertools.combinations(range(len(before)), len(before) - len(after))
-            if tuple(n for i, n in enumerate(before) if i not in axes) == after]
-    return (fits[0], False) if len(fits) == 1 else None
 
 
 def expr_text(node: Node, names: Mapping[int, str]) -> str:
@@ -248,13 +230,9 @@ _CONST_OPS: dict[str, tuple[str, Any]] = {
 
 def _const_text(cls: str, sym: str, node: Node) -> str:
     """ "* 2", "+ 0.0001", "** 2", "1 -" (for 1 - x); a multiplication by 1/7 (how Value
-    writes x / 7) reads "/ 7". A backward without retain_graph releases `_saved`, the
-    constant included: then it is worked out again from the input and output data, and
-    shown only if it reproduces the output."""
+    writes x / 7) reads "/ 7"."""
     side = _CONST_OPS[cls][0]
     c = node._saved
-    if c is RELEASED:
-        c = _recover_constant(cls, node)
     if not isinstance(c, int | float):
         return f"c {sym}" if side == "left" else f"{sym} c"
     c = float(c)
@@ -265,31 +243,6 @@ def _const_text(cls: str, sym: str, node: Node) -> str:
     if cls == "MulConst" and c != 0 and _nice(c) is None and _nice(1.0 / c) is not None:
         return f"/ {_fmt_const(1.0 / c)}"
     return f"{sym} {_fmt_const(c)}"
-
-
-def _recover_constant(cls: str, node: Node) -> float | None:
-    a, out = float(node._parents[0].data), float(node.data)
-    again = _CONST_OPS[cls][1]
-    try:
-        guesses = {
-            "AddConst": lambda: [out - a],
-            "MulConst": lambda: [out / a, 1.0 / float(f"{a / out:.6g}")],
-            "PowConst": lambda: [math.log(abs(out)) / math.log(abs(a))],
-            "RSubConst": lambda: [out + a],
-            "RDivConst": lambda: [out * a],
-        }[cls]()
-    except (ZeroDivisionError, ValueError, OverflowError):
-        return None
-    for k, guess in enumerate(guesses):
-        c = guess if k else float(f"{guess:.6g}")      # MulConst's 2nd guess is 1/(nice)
-        try:
-            result = again(a, c)
-        except (ZeroDivisionError, ValueError, OverflowError):
-            continue
-        if not isinstance(result, complex) and math.isclose(result, out, rel_tol=1e-9,
-                                                            abs_tol=1e-12):
-            return c
-    return None
 
 
 def value_lines(node: Node, name: str, show_data: bool, show_grad: bool,

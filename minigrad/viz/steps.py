@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import _RELEASED_MESSAGE, RELEASED, Node, no_grad, toposort
+from ..engine import Node, no_grad, toposort
 from ..ops import sum_to
 from ..tensor import Tensor, _seed
 
@@ -137,9 +137,7 @@ def backprop_steps(root: Node, gradient: Any = None) -> Iterator[Step]:
         seed: Any = _seed(root, gradient, "backprop_steps")
     else:
         seed = 1.0 if gradient is None else float(gradient)
-    order = toposort(root)
-    if any(n._op is not None and n._saved is RELEASED for n in order):
-        raise RuntimeError(_RELEASED_MESSAGE)
+    order = toposort(root)          # raises the engine's error if the graph was released
     return _replay(order, root, seed)
 
 
@@ -155,8 +153,6 @@ def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
         op = node._op
         sends: list[tuple[Node, Any]] = []
         if op is not None and g is not None:
-            if node._saved is RELEASED:
-                raise RuntimeError(_RELEASED_MESSAGE)
             parents = node._parents
             ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
             with no_grad():
