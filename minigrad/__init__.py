@@ -5,7 +5,7 @@ PyTorch-style names). Derivatives live only in `minigrad.ops`; everything else, 
 included, is composed from those primitives.
 """
 
-from . import data, ops
+from . import data, nn, ops, optim, viz  # noqa: E402  (they build on everything above)
 from .autodiff import GradcheckError, grad, gradcheck
 from .composite import (
     cat,
@@ -32,6 +32,7 @@ from .engine import (
     scope,
     toposort,
 )
+from .serialization import load, save
 from .tensor import (
     Tensor,
     get_default_dtype,
@@ -44,15 +45,17 @@ from .tensor import (
     zeros,
     zeros_like,
 )
-from .serialization import load, save
 from .value import Value
+from .viz import backprop_steps, draw, save_backprop_html, step_through  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "GradcheckError", "Scope", "Tensor", "Value", "cat", "clip", "concatenate",
-    "detect_anomaly", "enable_grad", "flatten", "get_default_dtype", "grad", "gradcheck",
-    "is_grad_enabled", "matmul", "maximum", "mean", "minimum", "no_grad", "ones", "ones_like",
-    "data", "load", "ops", "rand", "randn", "save", "scope", "set_default_dtype", "split", "squeeze", "stack", "tensor",
-    "toposort", "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "GradcheckError", "Scope", "Tensor", "Value", "backprop_steps", "cat", "clip",
+    "concatenate", "data", "detect_anomaly", "draw", "enable_grad", "flatten",
+    "get_default_dtype", "grad", "gradcheck", "is_grad_enabled", "load", "matmul", "maximum",
+    "mean", "minimum", "nn", "no_grad", "ones", "ones_like", "ops", "optim", "rand", "randn",
+    "save", "save_backprop_html", "scope", "set_default_dtype", "split", "squeeze", "stack",
+    "step_through", "tensor", "toposort", "unsqueeze", "var", "viz", "where", "zeros",
+    "zeros_like",
 ]
