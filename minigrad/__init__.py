@@ -5,7 +5,7 @@ PyTorch-style names). Derivatives live only in `minigrad.ops`; everything else, 
 included, is composed from those primitives.
 """
 
-from . import data, nn, ops, optim, viz  # noqa: E402  (they build on everything above)
+from . import data, nn, ops, optim, viz
 from .autodiff import GradcheckError, grad, gradcheck
 from .composite import (
     cat,
@@ -46,7 +46,7 @@ from .tensor import (
     zeros_like,
 )
 from .value import Value
-from .viz import backprop_steps, draw, save_backprop_html, step_through  # noqa: E402
+from .viz import backprop_steps, draw, save_backprop_html, step_through
 
 __version__ = "0.1.0"
 

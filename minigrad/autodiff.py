@@ -112,8 +112,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
             numeric = (up - down) / (2 * eps)
             analytic_j = a.reshape(-1)[j]
             if not np.isclose(analytic_j, numeric, atol=atol, rtol=rtol):
-                where = np.unravel_index(j, t.shape) if t.ndim else ()
+                where = tuple(int(w) for w in np.unravel_index(j, t.shape)) if t.ndim else ()
                 raise GradcheckError(
-                    f"gradcheck: input {i} (shape {t.shape}), element {tuple(int(w) for w in where)}: "
+                    f"gradcheck: input {i} (shape {t.shape}), element {where}: "
                     f"engine gradient {analytic_j!r} vs finite difference {numeric!r}")
     return True
