@@ -90,7 +90,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     X, yl = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, yl, test_fraction=0.25, seed=seed)
     Xtr, Xte, _, _ = standardize(Xtr, Xte)
-    steps = 400 if quick else 2000
+    steps = 300 if quick else 2000
     lr = 0.5
     probe_every = 20 if quick else 50
     seeds = [seed, seed + 1, seed + 2]
@@ -98,7 +98,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     scatter_steps = sorted({0, probe_every, max(round(steps / 8 / probe_every), 2) * probe_every,
                             steps})
     sweep_lrs = [0.1, 0.5, 20.0] if quick else [0.1, 0.5, 2.0, 5.0, 20.0]
-    sweep_steps = 200 if quick else 1000
+    sweep_steps = 150 if quick else 1000
 
     runs: dict[str, list[dict[str, Any]]] = {"plain": [], "BN": []}
     for s in seeds:
