@@ -201,7 +201,11 @@ def test_loss_errors(rng, shape_regex):
     with pytest.raises(IndexError, match="Target -1 is out of bounds"):
         F.nll_loss(x, [0, -1, 1])
     with pytest.raises(TypeError, match="integers"):
-        F.cross_entropy(x, np.array([0.0, 1.0, 2.0]))
+        F.cross_entropy(x, np.array([0.5, 1.0, 2.0]))
+    with pytest.raises(TypeError, match="integers"):
+        F.nll_loss(x, ["a", "b", "c"])
+    # labels in a (float) Tensor: integral values are class indices
+    assert F.cross_entropy(x, Tensor([0, 1, 2])).item() == F.cross_entropy(x, [0, 1, 2]).item()
     with pytest.raises(ValueError, match="target size"):
         F.binary_cross_entropy_with_logits(x, np.ones((4, 3)))
     with pytest.raises(ValueError, match="normalized_shape"):
@@ -325,3 +329,29 @@ def test_dropout_statistics_like_torch(rng):
     assert set(np.unique(ours)) == set(np.unique(theirs)) == {0.0, 1 / 0.75}
     assert abs((ours == 0).mean() - (theirs == 0).mean()) < 0.005
     assert abs(ours.mean() - 1.0) < 0.01
+
+
+def test_float32_stays_float32(rng):
+    """Array constants (targets, weights, buffers) follow the input's dtype."""
+    x = Tensor(rng.standard_normal((6, 3)).astype(np.float32), requires_grad=True)
+    t = [0, 1, 2, 0, 1, 2]
+    cases = [
+        lambda a: F.cross_entropy(a, t, label_smoothing=0.1),
+        lambda a: F.cross_entropy(a, rng.dirichlet(np.ones(3), 6)),
+        lambda a: F.nll_loss(a, t),
+        lambda a: F.binary_cross_entropy_with_logits(a, np.ones((6, 3)), weight=np.ones(3),
+                                                     pos_weight=np.ones(3)),
+        lambda a: F.mse_loss(a, np.zeros((6, 3))),
+        lambda a: F.layer_norm(a, 3),
+        F.softmax, F.log_softmax, F.softplus,
+        lambda a: F.logsumexp(a, 1),
+        lambda a: F.batch_norm(a, None, None, training=True),
+        lambda a: F.batch_norm(a, np.zeros(3), np.ones(3), training=False),
+        lambda a: F.dropout(a, 0.3, generator=1),
+        lambda a: F.linear(a, Tensor(np.ones((2, 3), dtype=np.float32))),
+    ]
+    for fn in cases:
+        x.grad = None
+        y = fn(x)
+        y.sum().backward()
+        assert y.dtype == np.float32 and x.grad.dtype == np.float32

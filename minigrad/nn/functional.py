@@ -157,10 +157,12 @@ def _class_targets(inp: Tensor, target: Any, what: str, ignore_index: int
     is the boolean one-hot array of inp's shape (False on ignored entries).
     """
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t)):
+        t = t.astype(np.int64)          # a Tensor of labels is float: integral values are fine
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{what}: class targets must be integers (an int array or list), got "
-                        f"dtype {t.dtype}; for class probabilities pass a float array of the "
-                        f"input's shape {inp.shape}")
+        raise TypeError(f"{what}: class targets must be integers (an int array or list, or "
+                        f"integral floats), got dtype {t.dtype}; for class probabilities pass "
+                        f"a float array of the input's shape {inp.shape}")
     want = inp.shape[:1] + inp.shape[2:]
     if t.shape != want:
         raise ValueError(f"{what}: target has shape {t.shape} but input of shape {inp.shape} "
@@ -255,7 +257,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     if tshape != x.shape:
         warnings.warn(f"mse_loss: target shape {tshape} differs from input shape {x.shape}; "
                       f"they will be broadcast", stacklevel=2)
-    d = x - target
+    d = x - (target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype))
     return _reduce(d * d, reduction, "mse_loss")
 
 
@@ -399,8 +401,8 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
         return out
 
     # eval: y = x * s + (beta - mean * s) with s = gamma / sqrt(var + eps)
-    rm, rv = _buffer_array(running_mean), _buffer_array(running_var)
-    inv = (1.0 / np.sqrt(rv + eps)).astype(x.dtype, copy=False)
+    rm = _buffer_array(running_mean).astype(x.dtype, copy=False)
+    inv = (1.0 / np.sqrt(_buffer_array(running_var) + eps)).astype(x.dtype, copy=False)
     if three_d:
         inv, rm = inv.reshape(c, 1), rm.reshape(c, 1)
     scale = inv if w is None else w * inv

@@ -90,18 +90,18 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
     return _fill(tensor, as_generator(generator).normal(mean, std, tensor.shape))
 
 
-def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with `val`."""
+def constant_(tensor: Tensor, val: float, generator: Any = None) -> Tensor:
+    """Fill with `val` (`generator` is accepted for a uniform signature and unused)."""
     return _fill(tensor, val)
 
 
-def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with 0."""
+def zeros_(tensor: Tensor, generator: Any = None) -> Tensor:
+    """Fill with 0 (`generator` is accepted for a uniform signature and unused)."""
     return _fill(tensor, 0)
 
 
-def ones_(tensor: Tensor) -> Tensor:
-    """Fill with 1."""
+def ones_(tensor: Tensor, generator: Any = None) -> Tensor:
+    """Fill with 1 (`generator` is accepted for a uniform signature and unused)."""
     return _fill(tensor, 1)
 
 
