@@ -115,5 +115,6 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
                 where = tuple(int(w) for w in np.unravel_index(j, t.shape)) if t.ndim else ()
                 raise GradcheckError(
                     f"gradcheck: input {i} (shape {t.shape}), element {where}: "
-                    f"engine gradient {analytic_j!r} vs finite difference {numeric!r}")
+                    f"engine gradient {float(analytic_j)!r} vs finite difference "
+                    f"{float(numeric)!r}")
     return True
