@@ -16,13 +16,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 from . import DEMOS  # noqa: E402
-from .common import Section, print_section, single_threaded_blas  # noqa: E402
+from .common import Section, esc, print_section, single_threaded_blas  # noqa: E402
 from .report import write_report  # noqa: E402
 
 
@@ -46,20 +50,52 @@ def parse_only(text: str | None) -> list[int]:
     return sorted(set(picked))
 
 
-def run_demos(numbers: Sequence[int], quick: bool, out_dir: Path, seed: int) -> list[Section]:
-    """Run the demos `numbers` in order; each writes its pictures under out_dir."""
+def run_demos(numbers: Sequence[int], quick: bool, out_dir: Path,
+              seed: int) -> tuple[list[Section], list[int]]:
+    """Run the demos `numbers` in order; each writes its pictures under out_dir.
+
+    A demo that raises becomes a section showing the traceback, and the others still run;
+    returns the sections and the numbers of the demos that failed.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    sections = []
+    sections, failed = [], []
     with single_threaded_blas():
         for n in numbers:
-            module = importlib.import_module(f"demos.{DEMOS[n]}")
             sys.stderr.write(f"\n[demo {n}] {DEMOS[n]}\n")
             start = time.perf_counter()
-            section = module.run(quick=quick, out_dir=out_dir, seed=seed)
+            try:
+                module = importlib.import_module(f"demos.{DEMOS[n]}")
+                section = module.run(quick=quick, out_dir=out_dir, seed=seed)
+            except Exception:  # shown in the report; the exit code becomes 1
+                failed.append(n)
+                text = traceback.format_exc()
+                sys.stderr.write(text)
+                section = Section(key=f"d{n}", title=f"{DEMOS[n]} FAILED",
+                                  html=f"<pre>{esc(text)}</pre>", summary="this demo raised")
             section.elapsed = time.perf_counter() - start
             print_section(section)
             sections.append(section)
-    return sections
+    return sections, failed
+
+
+def write_numbers(sections: Sequence[Section], out_dir: Path, meta: dict) -> Path:
+    """Every section's numbers and settings as JSON (numbers.json), for scripts and tests."""
+    data = {"meta": meta, "sections": {
+        s.key: {"title": s.title, "summary": s.summary, "elapsed": s.elapsed,
+                "numbers": s.numbers, "settings": s.settings,
+                "images": [p.as_posix() for p in s.images],
+                "links": [p for p, _ in s.links]} for s in sections}}
+    path = out_dir / "numbers.json"
+    path.write_text(json.dumps(data, indent=1, default=_jsonable), encoding="utf-8")
+    return path
+
+
+def _jsonable(x: object) -> object:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     numbers = parse_only(args.only)
     out_dir = Path(args.out)
     start = time.perf_counter()
-    sections = run_demos(numbers, args.quick, out_dir, args.seed)
+    sections, failed = run_demos(numbers, args.quick, out_dir, args.seed)
     total = time.perf_counter() - start
     meta = {
         "command": "python -m demos " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -83,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total time (s)": round(total, 1),
     }
     path = write_report(sections, out_dir, meta)
+    write_numbers(sections, out_dir, meta)
+    if failed:
+        print(f"\nDemos {failed} FAILED (see above). Report: {path}")
+        return 1
     print(f"\nAll done in {total:.1f} s. Report: {path}")
     return 0
 
