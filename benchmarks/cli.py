@@ -298,6 +298,24 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def blas_summary(blas: dict[str, Any]) -> str:
+    pools = blas.get("pools") or [blas]
+    return "; ".join(
+        f"{p.get('internal_api') or p.get('name')} {p.get('version')} "
+        f"({p.get('architecture') or '-'}, {p.get('num_threads', '?')} threads)" for p in pools)
+
+
+def worker_blas_summary(rows: list[dict[str, Any]]) -> str:
+    """The distinct BLAS configurations the workers reported (thread counts may differ from
+    the orchestrator's under --blas-threads)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        blas = (row.get("worker_env") or {}).get("blas")
+        if blas:
+            seen[blas_summary(blas)] = None
+    return " | ".join(seen)
+
+
 def _loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -392,12 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(format_table(rows))
     m = meta["machine"]
-    pools = m["blas"].get("pools") or [m["blas"]]
-    blas = "; ".join(
-        f"{p.get('internal_api') or p.get('name')} {p.get('version')} "
-        f"({p.get('architecture') or '-'}, {p.get('num_threads', '?')} threads)" for p in pools)
     print(f"\n{m['cpu_model']} ({m['cpu_count']} CPUs); Python {m['python']}, numpy {m['numpy']};"
-          f" BLAS: {blas}; load average {meta['loadavg_1_5_15_min']}")
+          f" thread pools in the workers: {worker_blas_summary(rows) or blas_summary(m['blas'])}; "
+          f"load average before/after {load_before} / {meta['loadavg_1_5_15_min']['after']}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
     print(f"wrote {args.output}")
