@@ -58,9 +58,15 @@ class Value(Node):
                 self.grad = g           # intermediates show the latest pass
         return g
 
-    def backward(self, retain_graph: bool = False) -> None:
-        """Set `.grad` = d(self)/d(node) on every node of the graph (leaves accumulate)."""
-        run_backward(self, 1.0, retain_graph)
+    def backward(self, retain_graph: bool = True) -> None:
+        """Set `.grad` = d(self)/d(node) on every node of the graph.
+
+        Leaves accumulate across calls; every intermediate node shows the latest pass (no
+        stale sums). A scalar graph keeps nothing but its own numbers, so there is nothing to
+        release: backward may be called again on the same graph (`retain_graph` is accepted
+        for symmetry with Tensor and has no effect).
+        """
+        run_backward(self, 1.0, retain_graph=True)
 
     # ---- arithmetic ---------------------------------------------------------------------
     def __add__(self, other: Any) -> Value:

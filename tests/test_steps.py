@@ -204,13 +204,20 @@ def test_steps_change_no_grad_and_release_nothing(rng):
 
 
 def test_released_graph_raises_the_engines_error():
-    _, y = neuron()
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
     y.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         list(backprop_steps(y))
-    _, y2 = neuron()
+    y2 = (x.exp() * x).sum()
     y2.backward(retain_graph=True)
-    assert len(list(backprop_steps(y2))) == 6
+    assert len(list(backprop_steps(y2))) == 4      # sum, mul, exp, x
+
+
+def test_scalar_graph_can_be_stepped_after_backward():
+    _, y = neuron()
+    y.backward()                     # a Value graph keeps nothing to release
+    assert len(list(backprop_steps(y))) == 6
 
 
 def test_steps_of_a_graph_without_grad_are_refused():

@@ -172,8 +172,8 @@ def test_second_backward_on_same_graph_doubles_leaves_but_not_intermediates():
     m = a * b
     t = m.tanh()
     out = t * 3.0
-    # Value graphs share the engine with Tensors: keep the graph for a second pass
-    out.backward(retain_graph=True)
+    # a scalar graph keeps nothing to release: backward can run again on it
+    out.backward()
     first = {"m": m.grad, "t": t.grad, "out": out.grad, "a": a.grad, "b": b.grad}
     out.backward()
     # intermediate nodes show the latest pass, not a stale sum
@@ -189,7 +189,7 @@ def test_second_backward_on_same_graph_doubles_leaves_but_not_intermediates():
 def test_shared_intermediate_shows_latest_pass_while_leaf_accumulates():
     a, b = Value(1.5), Value(2.0)
     m = a * b  # intermediate reused by two different roots
-    (m * 3.0).backward(retain_graph=True)  # keep m's own graph for the second root
+    (m * 3.0).backward()
     assert m.grad == pytest.approx(3.0)
     assert a.grad == pytest.approx(3.0 * 2.0)
     (m * 5.0).backward()
