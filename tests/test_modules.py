@@ -525,3 +525,11 @@ def test_scope_restored_after_an_error(rng):
     assert minigrad.engine.STATE.scope is None
     y = nn.ReLU()(Tensor(np.ones(2), requires_grad=True))
     assert _scope_names(y) == (["ReLU"], ["ReLU"])
+
+
+def test_calling_a_model_labels_its_parameters_with_their_names():
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    net[0].bias.label = "my bias"                  # a user's label is kept
+    net(minigrad.Tensor(np.ones((5, 3))))
+    labels = [p.label for p in net.parameters()]
+    assert labels == ["0.weight", "my bias", "1.weight", "1.bias"]

@@ -78,12 +78,21 @@ class Module:
     # ---- calling, with the scope --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run `forward` inside `scope(name, kind=class name)`."""
+        if not _CALLS:
+            self._label_parameters()
         with scope(self._scope_name(), type(self).__name__):
             _CALLS.append(self)
             try:
                 return self.forward(*args, **kwargs)
             finally:
                 _CALLS.pop()
+
+    def _label_parameters(self) -> None:
+        """Give unlabelled parameters their qualified name ("0.weight"), so pictures and the
+        stepper can name them."""
+        for name, p in self.named_parameters():
+            if not p.label:
+                p.label = name
 
     def _scope_name(self) -> str:
         """The attribute name in the calling parent, else the `name` the user set, else the
