@@ -165,9 +165,11 @@ compute it, and compare both with central finite differences ((f(a+h) - f(a-h)) 
 h = 1e-6) and with <code>mg.gradcheck</code> on a float64 Tensor version of the same
 function.</p>
 <p>The agreement is to about 1e-10 (the finite-difference error), which is what a correct
-chain rule gives. The text steps below are what <code>step_through</code> prints in a
-terminal; the HTML stepper plays the same steps in a browser.</p>
-<pre>{esc(steps_text[0])}</pre>
+chain rule gives. <code>minigrad.viz.step_through</code> prints the backward pass one node at a
+time in a terminal (the steps of the first graph are below; the run prints them too); the HTML
+steppers linked below play the same steps in a browser, on the picture of the graph.</p>
+<details><summary>The terminal steps of <code>L = (x*y + x) * z</code></summary>
+<pre>{esc(steps_text[0])}</pre></details>
 """
     worst = max(v for k, v in numbers.items() if "finite difference" in k)
     return Section(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from .common import (
     Figure,
@@ -217,6 +218,7 @@ def _plots(noise: dict[str, Any], batch_sizes: list[int],
     ax.set(xlabel="mini-batch size (log)", ylabel="std of xhat over mini-batches (log)",
            title="noise of one example's normalised value")
     ax.set_xticks(batch_sizes, [str(b) for b in batch_sizes])
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     ax = axes[0, 1]
@@ -247,6 +249,7 @@ def _plots(noise: dict[str, Any], batch_sizes: list[int],
                    title="test accuracy vs batch size")
     for ax in axes[0]:
         ax.set_xticks(gap_batches, [str(b) for b in gap_batches])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, which="both")
     figures.append(Figure(save_figure(fig, out_dir, "d7_gap"),
