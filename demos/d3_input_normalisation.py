@@ -227,7 +227,7 @@ def _plots(results: dict[str, dict[str, Any]], X_raw: np.ndarray, X_std: np.ndar
         ax.plot(np.arange(1, len(loss) + 1), loss,
                 label=f"{name} features (lr {r['lr']:.2g})")
     ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target:g}")
-    ax.set(xscale="log", yscale="log", xlabel="gradient-descent step (log)",
+    ax.set(xscale="log", yscale="log", xlabel="gradient-descent steps taken + 1 (log)",
            ylabel="mean squared error (log)",
            title="Same model, same data: raw vs standardised inputs")
     ax.legend()
