@@ -10,7 +10,7 @@ differences and against `mg.gradcheck` on a float64 Tensor version of the same f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +73,9 @@ def _leaves(point: dict[str, float]) -> dict[str, mg.Value]:
     return {k: mg.Value(v, label=k) for k, v in point.items()}
 
 
-def _value_of(fn: object, names: Sequence[str]) -> object:
+def _value_of(fn: Callable[..., mg.Value]) -> Callable[[Sequence[float]], float]:
     def f(values: Sequence[float]) -> float:
-        return fn(*[mg.Value(v) for v in values]).data  # type: ignore[operator]
+        return fn(*[mg.Value(v) for v in values]).data
     return f
 
 
@@ -88,19 +88,20 @@ def _tensor_neuron(x1: mg.Tensor, x2: mg.Tensor, w1: mg.Tensor, w2: mg.Tensor,
     return ((x1 * w1 + x2 * w2 + b).tanh() - NEURON_TARGET) ** 2
 
 
-def check_graph(name: str, fn: object, tensor_fn: object, by_hand: object,
-                point: dict[str, float]) -> tuple[mg.Value, list[list], dict[str, float]]:
+def check_graph(name: str, fn: Callable[..., mg.Value], tensor_fn: Callable[..., mg.Tensor],
+                by_hand: Callable[..., dict[str, float]],
+                point: dict[str, float]) -> tuple[mg.Value, list[list], dict[str, object]]:
     """Backward through the Value graph; compare with the chain rule, finite differences
     and gradcheck on a float64 Tensor version at the same point."""
     leaves = _leaves(point)
-    root = fn(*leaves.values())  # type: ignore[operator]
+    root = fn(*leaves.values())
     root.backward()
-    hand = by_hand(*point.values())  # type: ignore[operator]
-    fd = finite_difference_values(_value_of(fn, list(point)), list(point.values()))
+    hand = by_hand(*point.values())
+    fd = finite_difference_values(_value_of(fn), list(point.values()))
     tensors = [mg.Tensor(np.array(v), requires_grad=True, dtype=np.float64)
                for v in point.values()]
     gradcheck_ok = bool(mg.gradcheck(tensor_fn, tensors))  # raises if it disagrees
-    out = tensor_fn(*tensors)  # type: ignore[operator]
+    out = tensor_fn(*tensors)
     out.backward()
     rows = []
     worst_fd = worst_hand = worst_tensor = 0.0
