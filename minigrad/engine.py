@@ -145,11 +145,23 @@ class Node:
     `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
     """
 
-    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "label",
+    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "_label",
                  "__weakref__")
 
     # Overridden by the front ends.
     requires_grad: bool
+
+    @property
+    def label(self) -> str:
+        """The user's name for this node ("" if none); pictures and the stepper show it."""
+        try:
+            return self._label
+        except AttributeError:          # scalar nodes leave it unset until asked: faster
+            return ""
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = str(value)
 
     @property
     def op(self) -> str:
@@ -200,6 +212,7 @@ def toposort(root: Node) -> list[Node]:
             if mark == RELEASED:
                 raise RuntimeError(_RELEASED_MESSAGE)
             node._mark = seen
+            node._g = None
             for parent in node._parents:
                 if parent._mark < seen and parent.requires_grad:
                     push(parent)
@@ -216,7 +229,7 @@ def _check_finite(node: Node, value: Any, what: str) -> None:
 
     arr = value.data if isinstance(value, Node) else value
     if not np.all(np.isfinite(arr)):
-        where = (node._extra or {}).get("created_at", "<unknown>")
+        where = (getattr(node, "_extra", None) or {}).get("created_at", "<unknown>")
         raise RuntimeError(
             f"detect_anomaly: op '{node.op}' produced NaN or Inf in its {what}; "
             f"the node was created at {where}"

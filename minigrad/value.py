@@ -208,15 +208,13 @@ def _make(data: float, op: Any, parents: tuple, saved: Any) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = ""
-    v._g = None
     v._mark = 0
+    # `_g`, `_extra` and `_label` stay unset until needed (toposort sets `_g`).
     if STATE.grad_enabled and not STATE.anomaly:
         v._op = op
         v._parents = parents
         v._saved = saved
         v._scope = STATE.scope
-        v._extra = None
     elif STATE.grad_enabled:
         record(v, op, parents, saved)
     else:
@@ -224,5 +222,4 @@ def _make(data: float, op: Any, parents: tuple, saved: Any) -> Value:
         v._parents = ()
         v._saved = None
         v._scope = STATE.scope
-        v._extra = None
     return v
