@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 
 from .common import (
     Figure,
@@ -302,7 +303,7 @@ def _plots(runs: dict[str, list[dict[str, Any]]], sweep: dict[str, list[float]],
                           "images, during training (after Ioffe and Szegedy's figure 1b, c)."))
 
     fig, axes = new_figure(2, 1, width=5.0, height=4.6)
-    cmap = __import__("matplotlib").colormaps["viridis"]
+    cmap = colormaps["viridis"]
     for ax, name in zip(axes[0], ("plain", "BN")):
         sc = runs[name][0]["scatter"]
         for k, st in enumerate(scatter_steps):
