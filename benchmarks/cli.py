@@ -299,8 +299,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def blas_summary(blas: dict[str, Any]) -> str:
-    pools = blas.get("pools") or [blas]
-    return "; ".join(
+    pools = sorted(blas.get("pools") or [blas], key=lambda p: str(p.get("internal_api")))
+    return ", ".join(
         f"{p.get('internal_api') or p.get('name')} {p.get('version')} "
         f"({p.get('architecture') or '-'}, {p.get('num_threads', '?')} threads)" for p in pools)
 
@@ -313,7 +313,7 @@ def worker_blas_summary(rows: list[dict[str, Any]]) -> str:
         blas = (row.get("worker_env") or {}).get("blas")
         if blas:
             seen[blas_summary(blas)] = None
-    return " | ".join(seen)
+    return " | ".join(sorted(seen))
 
 
 def _loadavg() -> list[float] | None:
