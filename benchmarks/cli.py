@@ -134,9 +134,20 @@ def worker_command(job: Job, args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+# The same glibc allocator settings for every engine's worker (minigrad sets these itself on
+# import, see minigrad/_malloc.py; giving them to every worker keeps the comparison fair).
+MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
+    "MALLOC_TRIM_THRESHOLD_": str(128 * 1024 * 1024),
+    "MALLOC_TOP_PAD_": str(64 * 1024 * 1024),
+}
+
+
 def worker_env(args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for var, value in MALLOC_ENV.items():
+        env.setdefault(var, value)
     if args.blas_threads is not None:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(args.blas_threads)

@@ -268,7 +268,8 @@ def blas_info() -> dict[str, Any]:
         info["error"] = repr(exc)
     info["thread_env"] = {
         k: os.environ.get(k)
-        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
     }
     return info
 

@@ -6,6 +6,7 @@ included, is composed from those primitives.
 """
 
 from . import data, nn, ops, optim, viz
+from ._malloc import tune_malloc
 from .autodiff import GradcheckError, grad, gradcheck
 from .composite import (
     cat,
@@ -47,6 +48,8 @@ from .tensor import (
 )
 from .value import Value
 from .viz import backprop_steps, draw, save_backprop_html, step_through
+
+tune_malloc()
 
 __version__ = "0.1.0"
 
