@@ -69,20 +69,26 @@ class Scope:
         return f"Scope({'/'.join(s.name for s in self.path())!r})"
 
 
-@contextlib.contextmanager
-def scope(name: str, kind: str = "") -> Iterator[Scope]:
+class scope:  # noqa: N801  (used like a function: `with scope("layer1"):`)
     """Mark every op recorded inside the block as belonging to the scope `name`.
 
-    >>> with scope("layer1"):
+    >>> with scope("layer1", kind="Linear"):
     ...     y = x * w            # y.scope.name == "layer1"
     """
-    outer = STATE.scope
-    inner = Scope(name, kind, outer)
-    STATE.scope = inner
-    try:
-        yield inner
-    finally:
-        STATE.scope = outer
+
+    __slots__ = ("name", "kind", "_outer")
+
+    def __init__(self, name: str, kind: str = "") -> None:
+        self.name = name
+        self.kind = kind
+
+    def __enter__(self) -> Scope:
+        self._outer = STATE.scope
+        inner = STATE.scope = Scope(self.name, self.kind, self._outer)
+        return inner
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.scope = self._outer
 
 
 class _GradMode(contextlib.ContextDecorator):

@@ -557,7 +557,10 @@ class Transpose(Op):
 
     @staticmethod
     def backward(g, out, ins, axes, parents):
-        return (g.transpose(tuple(np.argsort(axes))),)
+        inverse = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inverse[a] = i
+        return (g.transpose(tuple(inverse)),)
 
 
 class Expand(Op):

@@ -81,8 +81,9 @@ class Tensor(Node):
         self._data = _as_array(data, dtype)
         self._grad = None
         self.requires_grad = bool(requires_grad)
-        self.label = label
         leaf(self)
+        if label:
+            self.label = label
 
     # ---- the engine's hooks -------------------------------------------------------------
     def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
@@ -498,8 +499,9 @@ def _operand(x: Any, like: np.dtype, op: str) -> Tensor:
     """Turn the other operand of a binary op into a Tensor of the right dtype."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, numbers.Real) or (isinstance(x, np.ndarray) and x.dtype.kind in "iub"):
-        return Tensor(np.asarray(x, dtype=like))
+    if type(x) is float or type(x) is int or isinstance(x, numbers.Real) or (
+            isinstance(x, np.ndarray) and x.dtype.kind in "iub"):
+        return _constant(x, like)
     if isinstance(x, np.ndarray | np.generic):
         return Tensor(_as_array(x, what=op))
     if isinstance(x, numbers.Number):
@@ -508,6 +510,8 @@ def _operand(x: Any, like: np.dtype, op: str) -> Tensor:
 
 
 def _binary(op: type[ops.Op], a: Any, b: Any) -> Tensor:
+    if type(a) is Tensor and type(b) is Tensor:
+        return apply(op, (a, b))
     if not isinstance(a, Tensor):
         a = _operand(a, b._data.dtype, op.name)
         if a is NotImplemented:
@@ -526,17 +530,40 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
     except ValueError as err:
         shapes = " and ".join(str(p._data.shape) for p in parents)
         raise ValueError(f"{op.name}: incompatible shapes {shapes} ({err})") from None
-    out = Tensor.__new__(Tensor)
+    out = _new(Tensor)
     out._data = data if type(data) is np.ndarray else np.asarray(data)
     out._grad = None
-    out.label = ""
-    if STATE.grad_enabled and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        record(out, op, parents, saved)
-    else:
-        out.requires_grad = False
-        leaf(out)
+    if STATE.grad_enabled:
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                if STATE.anomaly:
+                    record(out, op, parents, saved)
+                else:                       # record(), inlined: this is the hot path
+                    out._op = op
+                    out._parents = parents
+                    out._saved = saved
+                    out._g = None
+                    out._mark = 0
+                    out._scope = STATE.scope
+                    out._extra = None
+                return out
+    out.requires_grad = False
+    leaf(out)
     return out
+
+
+_new = object.__new__
+
+
+def _constant(x: Any, dtype: Any) -> Tensor:
+    """A leaf holding a number or an int/bool array as `dtype` (the other operand's)."""
+    t = _new(Tensor)
+    t._data = np.asarray(x, dtype=dtype)
+    t._grad = None
+    t.requires_grad = False
+    leaf(t)
+    return t
 
 
 def _seed(root: Tensor, gradient: Any, what: str) -> np.ndarray:

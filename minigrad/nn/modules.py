@@ -78,7 +78,7 @@ class Module:
     # ---- calling, with the scope --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run `forward` inside `scope(name, kind=class name)`."""
-        if not _CALLS:
+        if not _CALLS and not self.__dict__.get("_labelled"):
             self._label_parameters()
         with scope(self._scope_name(), type(self).__name__):
             _CALLS.append(self)
@@ -93,6 +93,7 @@ class Module:
         for name, p in self.named_parameters():
             if not p.label:
                 p.label = name
+        object.__setattr__(self, "_labelled", True)
 
     def _scope_name(self) -> str:
         """The attribute name in the calling parent, else the `name` the user set, else the
