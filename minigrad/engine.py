@@ -260,7 +260,7 @@ def run_backward(
     """
     order = toposort(root)          # raises if part of the graph was released
     store = inputs is None
-    wanted = set() if inputs is None else {id(n) for n in inputs}
+    wanted = None if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
     root._g = seed
@@ -270,14 +270,14 @@ def run_backward(
         for node in reversed(order):
             g = node._g
             node._g = None
-            if node._scalar and store:        # fast path for Value: no hooks, no copies
+            if node._scalar:                  # Value: no hooks, no copies
                 if node._op is None:
                     node.grad += g            # leaves accumulate across backward calls
                     continue
                 node.grad = g                 # intermediates show the latest pass
-            else:
-                g = node._arrive(g, create_graph, store)
-            if wanted and id(node) in wanted:
+            elif node._op is None or node._extra is not None:
+                g = node._arrive(g, create_graph, store)   # leaves, hooks, retain_grad
+            if wanted is not None and id(node) in wanted:
                 collected[id(node)] = g
             op = node._op
             if op is None or g is None:
@@ -301,11 +301,12 @@ def run_backward(
                 parent._g = gp if total is None else total + gp
             if not retain_graph:
                 node._mark = RELEASED
+    except BaseException:
+        for node in order:          # never leave half-sent gradients behind
+            node._g = None
+        raise
     finally:
         STATE.grad_enabled = outer_mode
-        # Never leave half-sent gradients behind (e.g. after an error).
-        for node in order:
-            node._g = None
     return collected
 
 

@@ -268,6 +268,9 @@ class MatMul(Op):
     @staticmethod
     def backward(g, out, ins, saved, parents):
         a, b = ins
+        if a.ndim == 2 and b.ndim == 2:                  # the common case, plainly
+            return (g @ b.swapaxes(0, 1) if parents[0].requires_grad else None,
+                    a.swapaxes(0, 1) @ g if parents[1].requires_grad else None)
         if a.ndim == 1 and b.ndim == 1:                  # dot product: g is 0-d
             return (g * b if parents[0].requires_grad else None,
                     g * a if parents[1].requires_grad else None)
