@@ -269,7 +269,8 @@ def row_note(row: dict[str, Any]) -> str:
         parts.append(f"{extra['nodes']:,} nodes, {extra['nodes_per_s'] / 1e3:,.0f}k nodes/s")
     if row["workload"] == "A.chain":
         get = extra.get
-        parts.append(f"{get('chain_length', 0):,} ops: build {get('build_s', 0):.2f} s + "
+        parts.append(f"{get('chain_length', 0):,} steps ({2 * get('chain_length', 0):,} ops): "
+                     f"build {get('build_s', 0):.2f} s + "
                      f"backward {get('backward_s', 0):.2f} s; peak {get('peak_mb', 0):,.0f} MB, "
                      f"after del {get('after_del_mb', 0):,.0f} MB, after gc "
                      f"{get('after_del_gc_mb', 0):,.0f} MB (RSS)")
@@ -364,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark minigrad against a numpy reference and peer engines. Each "
                     "engine runs in its own worker process; gradients are checked first.")
     p.add_argument("--quick", action="store_true",
-                   help="few short samples and a 200,000-op chain (smoke tests; not for numbers)")
+                   help="few short samples and a 200,000-step chain (smoke tests; not for numbers)")
     p.add_argument("--only", help="comma-separated workloads: A,B,C,D (or A.step, A.chain)")
     p.add_argument("--engines",
                    help="comma-separated engines or families, e.g. minigrad,torch,mygrad "

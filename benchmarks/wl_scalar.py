@@ -210,7 +210,7 @@ def _micrograd_chain_limit(value: type) -> str:
     1,000 ops and the longest chain that still works."""
     try:
         _chain_check(value, 1000)
-        return "micrograd handled a 1000-op chain"
+        return "micrograd handled a 1000-step chain"
     except RecursionError as exc:
         first = f"RecursionError at 1000 ops ({exc})"
     lo, hi = 1, 1000  # lo works, hi fails
@@ -222,7 +222,7 @@ def _micrograd_chain_limit(value: type) -> str:
         except RecursionError:
             hi = mid
     return (f"{first}; longest chain that works: {lo} ops (recursion limit "
-            f"{sys.getrecursionlimit()}); the 1,000,000-op chain is not attempted")
+            f"{sys.getrecursionlimit()}); the 1,000,000-step chain is not attempted")
 
 
 def chain_run(engine: str, dtype: str, settings: Settings) -> dict[str, Any]:
@@ -236,7 +236,7 @@ def chain_run(engine: str, dtype: str, settings: Settings) -> dict[str, Any]:
     check = _chain_check(value, 1000)
     if not check.ok:
         return {"status": "FAILED", "grad_check": check.as_dict(),
-                "note": "gradient check on a 1000-op chain failed"}
+                "note": "gradient check on a 1000-step chain failed"}
     gc.collect()
     base = current_rss()
     t0 = time.perf_counter()
@@ -271,7 +271,8 @@ def chain_run(engine: str, dtype: str, settings: Settings) -> dict[str, Any]:
             "memory_method": "peak RSS (getrusage ru_maxrss) and current RSS (/proc/self/statm)"
                              " of the worker, minus its RSS just before the chain",
         },
-        "what": f"build a {n}-op chain (x*{CHAIN_MUL} + {CHAIN_ADD}) + backward, one shot",
+        "what": f"build a chain of {n} steps x = x*{CHAIN_MUL} + {CHAIN_ADD} ({2 * n} ops) "
+                f"+ backward, one shot",
     }
 
 
