@@ -249,6 +249,17 @@ class Timer:
 # ---------------------------------------------------------------------------- models
 
 
+def digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The bundled 8x8 digits, split 75/25 with `seed` and standardised with the training
+    set's statistics: (X_train, X_test, y_train, y_test)."""
+    from minigrad.data import load_digits, standardize, train_test_split
+
+    X, y = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_fraction=0.25, seed=seed)
+    Xtr, Xte, _, _ = standardize(Xtr, Xte)
+    return Xtr, Xte, ytr, yte
+
+
 def to_tensor(x: Any) -> mg.Tensor:
     return mg.Tensor(np.asarray(x, dtype=np.float64))
 

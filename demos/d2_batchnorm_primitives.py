@@ -27,6 +27,7 @@ from .common import (
     Progress,
     Section,
     Table,
+    digits_split,
     draw_graph,
     finite_difference_values,
     new_figure,
@@ -243,7 +244,6 @@ def train_detached(mode: str, X: np.ndarray, y: np.ndarray, Xte: np.ndarray, yte
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Batch norm from primitives: pictures, gradient checks, and detached statistics."""
     from minigrad import nn
-    from minigrad.data import load_digits, standardize, train_test_split
     from minigrad.nn import functional as F
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -322,9 +322,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     numbers.update(compare_gradients(seed))
 
     # 4. training with the statistics detached
-    X, yl = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, yl, test_fraction=0.25, seed=seed)
-    Xtr, Xte, _, _ = standardize(Xtr, Xte)
+    Xtr, Xte, ytr, yte = digits_split(seed)
     steps = 300 if quick else 1500
     lr, hidden, layers = 0.5, 64, 3
     runs = {m: train_detached(m, Xtr, ytr, Xte, yte, steps, lr, hidden, layers, seed + 10)

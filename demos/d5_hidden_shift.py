@@ -26,6 +26,7 @@ from .common import (
     Section,
     Table,
     accuracy,
+    digits_split,
     hidden_with_batch_stats,
     make_mlp,
     new_figure,
@@ -85,12 +86,9 @@ def drift(rec: dict[str, Any], frm: int) -> tuple[float, float]:
 
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Plain vs batch-norm sigmoid networks on the digits: accuracy and hidden drift."""
-    from minigrad.data import load_digits, standardize, train_test_split
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    X, yl = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, yl, test_fraction=0.25, seed=seed)
-    Xtr, Xte, _, _ = standardize(Xtr, Xte)
+    Xtr, Xte, ytr, yte = digits_split(seed)
     steps = 300 if quick else 2000
     lr = 0.5
     probe_every = 20 if quick else 50

@@ -33,6 +33,7 @@ from .common import (
     Section,
     Table,
     batches_forever,
+    digits_split,
     make_mlp,
     new_figure,
     save_figure,
@@ -162,12 +163,9 @@ def train_and_measure(batchnorm: bool, activation: str, init_std: float | None,
 
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """ICS and loss smoothness, with and without batch norm, during training."""
-    from minigrad.data import load_digits, standardize, train_test_split
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    X, yl = load_digits()
-    Xtr, _, ytr, _ = train_test_split(X, yl, test_fraction=0.25, seed=seed)
-    Xtr = standardize(Xtr)[0]
+    Xtr, _, ytr, _ = digits_split(seed)
     steps = 200 if quick else 1500
     every = 20 if quick else 50
     layers = [2, 3]

@@ -22,6 +22,7 @@ from .common import (
     Section,
     Table,
     accuracy,
+    digits_split,
     hidden_with_batch_stats,
     make_mlp,
     mean_loss,
@@ -65,12 +66,9 @@ def noise_spread(model: Any, X: np.ndarray, example: int, batch_sizes: list[int]
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Spread of one example's normalised activation vs batch size; generalisation gap vs
     batch size with and without batch norm and dropout."""
-    from minigrad.data import load_digits, standardize, train_test_split
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    X, yl = load_digits()
-    Xtr_all, Xte, ytr_all, yte = train_test_split(X, yl, test_fraction=0.25, seed=seed)
-    Xtr_all, Xte, _, _ = standardize(Xtr_all, Xte)
+    Xtr_all, Xte, ytr_all, yte = digits_split(seed)
 
     # --- part 1: the noise, on a batch-norm network briefly trained on all training data
     noise_model = make_mlp(SIZES, activation="relu", batchnorm=True, seed=seed)

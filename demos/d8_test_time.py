@@ -24,6 +24,7 @@ from .common import (
     Section,
     Table,
     accuracy,
+    digits_split,
     hidden_with_batch_stats,
     make_mlp,
     new_figure,
@@ -55,12 +56,9 @@ def train_mode_logits(model: Any, X: np.ndarray) -> np.ndarray:
 
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Running statistics vs the population; one example at a time; train mode at test time."""
-    from minigrad.data import load_digits, standardize, train_test_split
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    X, yl = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, yl, test_fraction=0.25, seed=seed)
-    Xtr, Xte, _, _ = standardize(Xtr, Xte)
+    Xtr, Xte, ytr, yte = digits_split(seed)
     steps = 300 if quick else 1500
     every = 10 if quick else 25
     model = make_mlp(SIZES, activation="relu", batchnorm=True, seed=seed)

@@ -12,7 +12,7 @@ import numbers
 from typing import Any
 
 from . import ops
-from .engine import STATE, Node, record, run_backward
+from .engine import STATE, Node, leaf, record, run_backward
 
 
 def _is_number(x: Any) -> bool:
@@ -40,14 +40,9 @@ class Value(Node):
             raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
         self.data = float(data)
         self.grad = 0.0
-        self.label = label
-        self._op = None
-        self._parents = ()
-        self._saved = None
-        self._g = None
-        self._mark = 0
-        self._scope = STATE.scope
-        self._extra = None
+        leaf(self)
+        if label:
+            self.label = label
 
     # ---- the engine's hooks -------------------------------------------------------------
     def _arrive(self, g: float, create_graph: bool, store: bool) -> float:
