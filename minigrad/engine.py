@@ -219,9 +219,14 @@ def toposort(root: Node) -> list[Node]:
                 raise RuntimeError(_RELEASED_MESSAGE)
             node._mark = seen
             node._g = None
-            for parent in node._parents:
+            for parent in reversed(node._parents):   # so leaves come out in operand order
                 if parent._mark < seen and parent.requires_grad:
-                    push(parent)
+                    if parent._parents:
+                        push(parent)
+                    else:                  # a leaf: nothing to expand, it is done at once
+                        parent._mark = done
+                        parent._g = None
+                        append(parent)
         else:
             pop()
             if mark == seen:               # all parents are done now
