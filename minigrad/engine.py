@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -198,6 +199,7 @@ class Node:
 
 
 _generation = itertools.count(1)
+_data_of = operator.attrgetter("data")
 
 
 def toposort(root: Node) -> list[Node]:
@@ -291,7 +293,7 @@ def run_backward(
             if create_graph:
                 grads = op.backward(g, node, parents, node._saved, parents)
             else:
-                ins = [p.data for p in parents] if op.uses_inputs else ()
+                ins = list(map(_data_of, parents)) if op.uses_inputs else ()
                 grads = op.backward(g, node.data, ins, node._saved, parents)
             if anomaly:
                 for gp in grads:

@@ -12,6 +12,7 @@ numpy float array keeps its dtype.
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -98,8 +99,11 @@ class Tensor(Node):
                 self._grad = g if self._grad is None else self._grad + g
             elif self._grad is None:
                 self._grad = np.array(g, dtype=self._data.dtype)      # our own copy
+            elif self._grad.size > 4096:
+                self._grad += g                   # in place: no new big array
             else:
-                self._grad += g
+                # numpy's in-place add costs ~3x a plain add on tiny arrays (measured)
+                self._grad = self._grad + g
         return g
 
     def _check_grad(self, g: Any, what: str) -> np.ndarray:
@@ -247,24 +251,32 @@ class Tensor(Node):
 
     # ---- arithmetic ---------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return apply(ops.Add, (self, other))
         return _binary(ops.Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
         return _binary(ops.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return apply(ops.Sub, (self, other))
         return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _binary(ops.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return apply(ops.Mul, (self, other))
         return _binary(ops.Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
         return _binary(ops.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return apply(ops.Div, (self, other))
         return _binary(ops.Div, self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
@@ -277,6 +289,8 @@ class Tensor(Node):
         return _binary(ops.Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
+        if type(other) is Tensor:
+            return apply(ops.MatMul, (self, other))
         return _binary(ops.MatMul, self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
@@ -526,7 +540,7 @@ def _binary(op: type[ops.Op], a: Any, b: Any) -> Tensor:
 def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
     """Run `op` forward on the parents' data and record the result as a node."""
     try:
-        data = op.forward([p._data for p in parents], saved)
+        data = op.forward(list(map(_data_of, parents)), saved)
     except ValueError as err:
         shapes = " and ".join(str(p._data.shape) for p in parents)
         raise ValueError(f"{op.name}: incompatible shapes {shapes} ({err})") from None
@@ -554,6 +568,7 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
 
 
 _new = object.__new__
+_data_of = operator.attrgetter("_data")
 
 
 def _constant(x: Any, dtype: Any) -> Tensor:
