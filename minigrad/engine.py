@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import operator
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .ops import sum_to
@@ -105,14 +105,17 @@ class _GradMode(contextlib.ContextDecorator):
         STATE.grad_enabled = self._outer.pop()
 
 
-def no_grad() -> _GradMode:
-    """Context manager and decorator: ops inside record no graph (results are leaves)."""
-    return _GradMode(False)
+def no_grad(func: Callable | None = None) -> Any:
+    """Context manager and decorator (`@no_grad()` or `@no_grad`): ops inside record no
+    graph (their results are leaves)."""
+    mode = _GradMode(False)
+    return mode if func is None else mode(func)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(func: Callable | None = None) -> Any:
     """Context manager and decorator: turn recording back on (e.g. inside `no_grad`)."""
-    return _GradMode(True)
+    mode = _GradMode(True)
+    return mode if func is None else mode(func)
 
 
 def is_grad_enabled() -> bool:

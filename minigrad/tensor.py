@@ -643,15 +643,21 @@ def as_generator(generator: Any = None) -> np.random.Generator:
     return np.random.default_rng(generator)
 
 
-def randn(*shape: Any, generator: Any = None, dtype: Any = None,
+def randn(*shape: Any, generator: Any = None, seed: int | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples; `generator` is a numpy Generator or an int seed."""
-    data = as_generator(generator).standard_normal(_dims(shape))
+    """Standard normal samples; `generator` is a numpy Generator or an int seed
+    (`seed=` also works)."""
+    if generator is not None and seed is not None:
+        raise ValueError("randn: give generator or seed, not both")
+    data = as_generator(seed if generator is None else generator).standard_normal(_dims(shape))
     return Tensor(data.astype(dtype or _default_dtype), requires_grad=requires_grad)
 
 
-def rand(*shape: Any, generator: Any = None, dtype: Any = None,
+def rand(*shape: Any, generator: Any = None, seed: int | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1); `generator` is a numpy Generator or an int seed."""
-    data = as_generator(generator).random(_dims(shape))
+    """Uniform samples in [0, 1); `generator` is a numpy Generator or an int seed
+    (`seed=` also works)."""
+    if generator is not None and seed is not None:
+        raise ValueError("rand: give generator or seed, not both")
+    data = as_generator(seed if generator is None else generator).random(_dims(shape))
     return Tensor(data.astype(dtype or _default_dtype), requires_grad=requires_grad)

@@ -539,3 +539,22 @@ def test_detect_anomaly_is_quiet_on_finite_graphs(rng):
         (x.log() * x.sqrt()).sum().backward()
     np.testing.assert_allclose(x.grad, np.sqrt(x.data) / x.data
                                + np.log(x.data) * 0.5 / np.sqrt(x.data))
+
+
+def test_no_grad_works_as_a_bare_decorator_too():
+    @minigrad.no_grad
+    def double(t):
+        return t * 2
+
+    x = minigrad.Tensor([1.0], requires_grad=True)
+    assert not double(x).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_random_factories_take_seed_or_generator():
+    a = minigrad.randn(2, 3, seed=5)
+    b = minigrad.randn((2, 3), generator=np.random.default_rng(5))
+    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(minigrad.rand(4, seed=1).data, minigrad.rand(4, generator=1).data)
+    with pytest.raises(ValueError, match="not both"):
+        minigrad.randn(2, seed=1, generator=1)
