@@ -199,10 +199,11 @@ class Node:
     _shaped = False
     # True for scalar nodes, whose gradient the engine stores directly in `.grad`.
     _scalar = False
+    # Reads the raw value (float or ndarray) off a node of this front end.
+    _raw = operator.attrgetter("data")
 
 
 _generation = itertools.count(1)
-_data_of = operator.attrgetter("data")
 
 
 def toposort(root: Node) -> list[Node]:
@@ -296,7 +297,7 @@ def run_backward(
             if create_graph:
                 grads = op.backward(g, node, parents, node._saved, parents)
             else:
-                ins = list(map(_data_of, parents)) if op.uses_inputs else ()
+                ins = list(map(node._raw, parents)) if op.uses_inputs else ()
                 grads = op.backward(g, node.data, ins, node._saved, parents)
             if anomaly:
                 for gp in grads:

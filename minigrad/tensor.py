@@ -76,6 +76,7 @@ class Tensor(Node):
     __array_ufunc__ = None        # numpy defers to our reflected ops: ndarray * Tensor -> Tensor
     __hash__ = Node.__hash__      # identity, though == is elementwise
     _shaped = True
+    _raw = operator.attrgetter("_data")   # the slot itself, not the validating property
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  label: str = "") -> None:
