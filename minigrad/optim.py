@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .engine import enable_grad
-from .tensor import Tensor
+from .tensor import Tensor, zero_grads
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -86,13 +86,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: to None (default), or to zeros in place."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                elif isinstance(p.grad, Tensor):
-                    p.grad = np.zeros(p.shape, dtype=p.dtype)
-                else:
-                    p.grad[...] = 0
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns closure() if given."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -456,6 +456,18 @@ class Tensor(Node):
 
     def _scatter(self, index: Any, shape: tuple[int, ...]) -> Tensor:
         return apply(ops.Scatter, (self,), (index, shape))
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Reset the gradients of `params`: to None (default), or to zeros in place (what
+    `Module.zero_grad` and `Optimizer.zero_grad` do)."""
+    for p in params:
+        if set_to_none or p._grad is None:
+            p._grad = None
+        elif isinstance(p._grad, Tensor):
+            p._grad = np.zeros(p.shape, dtype=p.dtype)
+        else:
+            p._grad[...] = 0
 
 
 class _HookHandle:

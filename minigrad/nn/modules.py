@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine import scope
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grads
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
 
@@ -312,13 +312,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            elif isinstance(p.grad, Tensor):
-                p.grad = np.zeros(p.shape, dtype=p.dtype)
-            else:
-                p.grad[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, dtype: Any) -> Module:
         """Convert every parameter, gradient and floating buffer to the float `dtype`, in
