@@ -153,6 +153,7 @@ class Node:
     topological sort's visit mark (RELEASED once a backward went through without
     retain_graph); `_saved` is what the op keeps for backward (its parameters);
     `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
+    Scalar nodes leave `_g`, `_extra` and `_label` unset until they are needed (it is faster).
     """
 
     __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "_label",
@@ -188,7 +189,7 @@ class Node:
         """The innermost `scope` this node was recorded in, or None."""
         return self._scope
 
-    # Front ends implement these two.
+    # Tensor implements this; the engine stores a Value's gradient itself.
     def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
         """Called once per backward when this node's total gradient `g` is known. With `store`
         it keeps `g` where the front end shows it (leaf .grad, retained grad, ...). Returns the
