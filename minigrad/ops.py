@@ -22,6 +22,7 @@ in one place (`sum_to`), so binary ops never mention broadcasting.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -46,12 +47,21 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     """Sum `x` down to `shape`: the backward of broadcasting (expand's backward is a sum)."""
     if x.shape == shape:
         return x
-    lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
-    )
+    axes, reshape = _broadcast_axes(x.shape, shape)
     x = x.sum(axis=axes, keepdims=True)
-    return x.reshape(shape) if lead or x.shape != shape else x
+    return x.reshape(shape) if reshape else x
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_axes(big: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple, bool]:
+    """The axes along which `shape` was broadcast to `big`, and whether the sum over them
+    (with keepdims) still needs a reshape to `shape`. Cached: a training loop asks for the
+    same few pairs of shapes at every step."""
+    lead = len(big) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1
+    )
+    return axes, lead > 0
 
 
 def _basic_index(index: Any) -> bool:
