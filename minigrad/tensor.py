@@ -398,13 +398,14 @@ class Tensor(Node):
 
     def transpose(self, *axes: Any) -> Tensor:
         """Permute the axes (reversed when none are given), like numpy."""
-        axes = _shape_args(axes) if axes else tuple(reversed(range(self.ndim)))
-        if len(axes) != self.ndim or sorted(a % max(self.ndim, 1) for a in axes) \
-                != list(range(self.ndim)):
+        nd = self._data.ndim
+        if not axes:
+            return apply(ops.Transpose, (self,), tuple(range(nd - 1, -1, -1)))
+        axes = _shape_args(axes)
+        if len(axes) != nd or sorted(a % max(nd, 1) for a in axes) != list(range(nd)):
             raise ValueError(f"transpose: axes {axes} do not permute a tensor of shape "
                              f"{self.shape}")
-        axes = tuple(a % self.ndim for a in axes)
-        return apply(ops.Transpose, (self,), axes)
+        return apply(ops.Transpose, (self,), tuple(a % nd for a in axes))
 
     def permute(self, *axes: Any) -> Tensor:
         return self.transpose(*axes)
@@ -496,6 +497,8 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """Normalise `axis` to a sorted tuple of non-negative ints (None means all)."""
     if axis is None:
         return None
+    if type(axis) is int and -ndim <= axis < ndim:      # the common case
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     out = []
     for a in axes:
