@@ -493,12 +493,19 @@ def _shape_args(args: tuple) -> tuple[int, ...]:
     return tuple(int(a) for a in args)
 
 
+# Tuples of axes that are already normalised (sorted, non-negative), per number of dims.
+_SORTED_AXES = {nd: {tuple(a for a in range(nd) if m >> a & 1) for m in range(1, 1 << nd)}
+                for nd in range(1, 5)}
+
+
 def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """Normalise `axis` to a sorted tuple of non-negative ints (None means all)."""
     if axis is None:
         return None
-    if type(axis) is int and -ndim <= axis < ndim:      # the common case
+    if type(axis) is int and -ndim <= axis < ndim:      # the common cases
         return (axis % ndim,)
+    if type(axis) is tuple and axis in _SORTED_AXES.get(ndim, ()):
+        return axis
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     out = []
     for a in axes:
