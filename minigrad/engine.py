@@ -48,14 +48,12 @@ _RELEASED_MESSAGE = (
 class Scope:
     """A named group of ops (e.g. one nn layer); scopes nest. Pictures draw one as a box."""
 
-    __slots__ = ("name", "kind", "parent", "uid")
-    _ids = itertools.count(1)
+    __slots__ = ("name", "kind", "parent")
 
     def __init__(self, name: str, kind: str = "", parent: Scope | None = None) -> None:
         self.name = name
         self.kind = kind
         self.parent = parent
-        self.uid = next(Scope._ids)
 
     def path(self) -> tuple[Scope, ...]:
         """Outermost scope first."""

@@ -628,17 +628,13 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, label: str
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, label=label)
 
 
-def _dims(shape: tuple) -> tuple[int, ...]:
-    return _shape_args(shape)
-
-
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_dims(shape), dtype=dtype or _default_dtype),
+    return Tensor(np.zeros(_shape_args(shape), dtype=dtype or _default_dtype),
                   requires_grad=requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_dims(shape), dtype=dtype or _default_dtype),
+    return Tensor(np.ones(_shape_args(shape), dtype=dtype or _default_dtype),
                   requires_grad=requires_grad)
 
 
@@ -672,7 +668,8 @@ def randn(*shape: Any, generator: Any = None, seed: int | None = None, dtype: An
     (`seed=` also works)."""
     if generator is not None and seed is not None:
         raise ValueError("randn: give generator or seed, not both")
-    data = as_generator(seed if generator is None else generator).standard_normal(_dims(shape))
+    rng = as_generator(seed if generator is None else generator)
+    data = rng.standard_normal(_shape_args(shape))
     return Tensor(data.astype(dtype or _default_dtype), requires_grad=requires_grad)
 
 
@@ -682,5 +679,6 @@ def rand(*shape: Any, generator: Any = None, seed: int | None = None, dtype: Any
     (`seed=` also works)."""
     if generator is not None and seed is not None:
         raise ValueError("rand: give generator or seed, not both")
-    data = as_generator(seed if generator is None else generator).random(_dims(shape))
+    rng = as_generator(seed if generator is None else generator)
+    data = rng.random(_shape_args(shape))
     return Tensor(data.astype(dtype or _default_dtype), requires_grad=requires_grad)
