@@ -12,7 +12,7 @@ import numbers
 from typing import Any
 
 from . import ops
-from .engine import STATE, Node, leaf, record, run_backward
+from .engine import STATE, Node, backward_scalar, leaf, record
 
 
 def _is_number(x: Any) -> bool:
@@ -61,7 +61,7 @@ class Value(Node):
         release: backward may be called again on the same graph (`retain_graph` is accepted
         for symmetry with Tensor and has no effect).
         """
-        run_backward(self, 1.0, retain_graph=True)
+        backward_scalar(self)
 
     # ---- arithmetic ---------------------------------------------------------------------
     def __add__(self, other: Any) -> Value:

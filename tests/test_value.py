@@ -249,3 +249,74 @@ def test_backward_through_relu_and_sqrt_chain():
     y.backward()
     assert y.data == pytest.approx(4.0)
     assert x.grad == pytest.approx(2.0 * 0.5 / math.sqrt(4.0))
+
+
+
+def _random_value_graph(seed, values=(0.7, 1.3, 1.9)):
+    """A random scalar graph over three leaves, with nodes that feed several consumers. The
+    shape depends only on `seed`, so the same graph can be rebuilt at other leaf values."""
+    import random
+
+    rng = random.Random(seed)
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(values)]
+    nodes = list(leaves)
+    for _ in range(25):
+        a, b = rng.choice(nodes), rng.choice(nodes[-6:])
+        kind = rng.randrange(5)
+        if kind == 0:
+            out = a + b
+        elif kind == 1:
+            out = a * b
+        elif kind == 2:
+            out = (a - b).tanh()
+        elif kind == 3:
+            out = a * 0.5 + 1.0
+        else:
+            out = (a * a + 1.0).log()
+        nodes.append(out)
+    root = nodes[-1] + nodes[-2] + nodes[-3]
+    return leaves, nodes, root
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_value_backward_equals_the_general_engine_loop_exactly(seed):
+    """Value.backward takes a shorter path through the engine than Tensor.backward; it must
+    give bit-for-bit the gradients of the general loop (run_backward) on every node."""
+    from minigrad.engine import run_backward
+
+    _, nodes, root = _random_value_graph(seed)
+    root.backward()
+    fast = [n.grad for n in nodes + [root]]
+    for n in nodes + [root]:
+        n.grad = 0.0
+    run_backward(root, 1.0, retain_graph=True)
+    general = [n.grad for n in nodes + [root]]
+    assert fast == general
+    assert any(g != 0.0 for g in fast[:3])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_value_backward_matches_finite_differences_on_random_graphs(seed):
+    values = (0.7, 1.3, 1.9)
+    leaves, _, root = _random_value_graph(seed, values)
+    root.backward()
+    h = 1e-6
+    for i, leaf in enumerate(leaves):
+        up = [v + h * (j == i) for j, v in enumerate(values)]
+        down = [v - h * (j == i) for j, v in enumerate(values)]
+        numeric = (_random_value_graph(seed, up)[2].data
+                   - _random_value_graph(seed, down)[2].data) / (2 * h)
+        assert leaf.grad == pytest.approx(numeric, rel=1e-5, abs=1e-6)
+
+
+def test_backward_of_a_leaf_and_of_one_op_over_leaves():
+    x = Value(3.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0
+    a, b = Value(1.5), Value(2.0)
+    c = a * b
+    c.backward()
+    assert (c.grad, a.grad, b.grad) == (1.0, 2.0, 1.5)
+    c.backward()                       # leaves accumulate, the root shows the latest pass
+    assert (c.grad, a.grad, b.grad) == (1.0, 4.0, 3.0)
