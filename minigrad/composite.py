@@ -39,6 +39,15 @@ def matmul(a: Any, b: Any) -> Tensor:
     return _tensor(a, b, "matmul") @ _tensor(b, a, "matmul")
 
 
+def linear(x: Any, weight: Tensor, bias: Any = None) -> Tensor:
+    """x @ weight.T + bias as one node (the primitive `ops.Linear`); no shape checks here
+    (`nn.functional.linear` makes them)."""
+    x = _tensor(x, weight, "linear")
+    if bias is None:
+        return apply(ops.Linear, (x, weight))
+    return apply(ops.Linear, (x, weight, _tensor(bias, x, "linear")))
+
+
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b), broadcasting; ties share the gradient evenly."""
     a, b = _tensor(a, b, "maximum"), _tensor(b, a, "maximum")

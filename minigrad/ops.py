@@ -298,6 +298,40 @@ class MatMul(Op):
         return ga, gb
 
 
+class Linear(Op):
+    """out = x @ W^T (+ b), x of shape (..., in), W (out, in), b (out,);
+        dx = g @ W,  dW = g^T @ x  (over all leading dims),  db = sum of g over leading dims
+
+    One node for an nn layer's affine map, as PyTorch's addmm: no transposed copy of W, and
+    dW comes out in W's own layout.
+    """
+    name, rule = "linear", "d(x@W^T+b)/dx = W, /dW = x, /db = 1"
+
+    @staticmethod
+    def forward(ins, saved):
+        out = ins[0] @ ins[1].swapaxes(0, 1)
+        if len(ins) == 3:
+            b = ins[2]
+            if type(out) is np.ndarray and out.dtype == b.dtype:
+                out += b                    # the matmul's result is ours: no second array
+            else:
+                out = out + b
+        return out
+
+    @staticmethod
+    def backward(g, out, ins, saved, parents):
+        x, w = ins[0], ins[1]
+        n_out, n_in = w.shape
+        gx = g @ w if parents[0].requires_grad else None
+        g2 = g if g.ndim == 2 else g.reshape((-1, n_out))
+        gw = gb = None
+        if parents[1].requires_grad:
+            gw = g2.swapaxes(0, 1) @ (x if x.ndim == 2 else x.reshape((-1, n_in)))
+        if len(ins) == 3 and parents[2].requires_grad:
+            gb = g2.sum(axis=0)
+        return (gx, gw) if len(ins) == 2 else (gx, gw, gb)
+
+
 # ---- elementwise functions ----------------------------------------------------------------
 
 class Exp(Op):

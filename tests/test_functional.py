@@ -355,3 +355,52 @@ def test_float32_stays_float32(rng):
         y = fn(x)
         y.sum().backward()
         assert y.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- linear: one primitive node ----------------------------------------------------------
+
+@pytest.mark.parametrize("x_shape", [(4,), (5, 4), (2, 3, 4)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_is_one_node_with_correct_gradients(x_shape, with_bias, rng):
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((3, 4)), rng.standard_normal(3)
+    args = [x, w, b] if with_bias else [x, w]
+    assert check(lambda *a: F.linear(*a), *args)
+    y = F.linear(*[T(a) for a in args])
+    assert y.op == "linear" and len(y.parents) == len(args)
+    np.testing.assert_allclose(y.data, x @ w.T + (b if with_bias else 0.0), rtol=1e-12)
+
+
+def test_linear_matches_torch_for_1d_and_3d_inputs(rng):
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+    w, b = rng.standard_normal((3, 4)), rng.standard_normal(3)
+    for x in (rng.standard_normal(4), rng.standard_normal((2, 5, 4))):
+        _compare(torch, F.linear, tF.linear, [x, w, b])
+
+
+def test_linear_second_derivatives_match_the_composed_form(rng):
+    """The Linear rule also runs on Tensors (create_graph): d/dW of sum((dL/dx)^2) agrees with
+    the same thing computed through x @ W.T + b."""
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((3, 4)), rng.standard_normal(3)
+
+    def second(f):
+        xs, ws, bs = T(x), T(w), T(b)
+        loss = (f(xs, ws, bs).tanh() ** 2).sum()
+        (gx,) = minigrad.grad(loss, [xs], create_graph=True)
+        (gw,) = minigrad.grad((gx * gx).sum(), [ws])
+        return gw
+
+    np.testing.assert_allclose(second(F.linear), second(lambda x, w, b: x @ w.T + b),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_linear_keeps_float32_and_checks_the_bias_shape(rng):
+    x = Tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    w = Tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    b = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    y = F.linear(x, w, b)
+    y.sum().backward()
+    assert y.dtype == np.float32 and {t.grad.dtype for t in (x, w, b)} == {np.dtype(np.float32)}
+    assert w.grad.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(1, 3\)"):
+        F.linear(x, w, Tensor(np.zeros((1, 3), dtype=np.float32)))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..composite import linear as _linear
 from ..composite import maximum, mean, var, where
 from ..tensor import Tensor, as_generator
 
@@ -318,8 +319,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (in_features = {weight.shape[-1]})")
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    if bias is not None and np.shape(bias.data if isinstance(bias, Tensor) else bias) != (
+            weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {np.shape(_buffer_array(bias))} does not "
+                         f"match weight of shape {weight.shape} (expected ({weight.shape[0]},))")
+    return _linear(x, weight, bias)
 
 
 def _buffer_array(buf: Any) -> np.ndarray:
