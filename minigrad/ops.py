@@ -37,10 +37,30 @@ def raw(x: Any) -> Any:
 # ---- the three shape helpers every rule may use (numpy and Tensor alike) -------------------
 
 def expand(x: Any, shape: tuple[int, ...]) -> Any:
-    """Broadcast `x` to `shape`."""
+    """Broadcast `x` to `shape` (a read-only view: nothing is copied)."""
+    if type(x) is np.ndarray and x.flags.c_contiguous:
+        strides = _expanded_strides(x.shape, shape, x.itemsize)
+        if strides is not None:         # np.broadcast_to, without its ~2 us of checks
+            view = np.ndarray(shape, x.dtype, x, 0, strides)
+            view.flags.writeable = False
+            return view
     if isinstance(x, np.ndarray | float | int | np.generic):
         return np.broadcast_to(x, shape)
     return x.expand(shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _expanded_strides(small: tuple[int, ...], shape: tuple[int, ...],
+                      itemsize: int) -> tuple[int, ...] | None:
+    """Strides that show a C-contiguous array of shape `small` as `shape` (0 along the
+    broadcast axes), or None when `small` does not broadcast to `shape` that simply."""
+    if len(small) != len(shape) or any(n != m and n != 1 for n, m in zip(small, shape)):
+        return None
+    strides, step = [], itemsize
+    for n, m in zip(reversed(small), reversed(shape)):
+        strides.append(step if n == m else 0)
+        step *= n
+    return tuple(reversed(strides))
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Any:

@@ -251,28 +251,43 @@ class Tensor(Node):
         return self._data if dtype is None else self._data.astype(dtype)
 
     # ---- arithmetic ---------------------------------------------------------------------
+    # A Python float or int with a float tensor stays inside the op (`x * 0.5` is one node
+    # that remembers 0.5, as for Values); numpy keeps the tensor's dtype (NEP 50). Anything
+    # else becomes a constant tensor of the tensor's dtype.
     def __add__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return apply(ops.Add, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.AddConst, (self,), other)
         return _binary(ops.Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.AddConst, (self,), other)
         return _binary(ops.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return apply(ops.Sub, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.AddConst, (self,), -other)    # x + (-c) == x - c exactly
         return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.RSubConst, (self,), other)
         return _binary(ops.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
         if type(other) is Tensor:
             return apply(ops.Mul, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.MulConst, (self,), other)
         return _binary(ops.Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.MulConst, (self,), other)
         return _binary(ops.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
@@ -284,6 +299,8 @@ class Tensor(Node):
         return _binary(ops.Div, other, self)
 
     def __pow__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.PowConst, (self,), other)
         return _binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:

@@ -160,12 +160,29 @@ def test_op_and_parents():
 
 
 @pytest.mark.parametrize(
-    "make,pos",
-    [(lambda t: t * 2.0, 1), (lambda t: 2.0 * t, 0), (lambda t: t - 2.0, 1),
-     (lambda t: 2.0 - t, 0), (lambda t: 2.0 / t, 0), (lambda t: t + 2, 1)],
-    ids=["mul", "rmul", "sub", "rsub", "rdiv", "add_int"],
+    "make,op,const",
+    [(lambda t: t * 2.0, "mul", 2.0), (lambda t: 2.0 * t, "mul", 2.0),
+     (lambda t: t - 2.0, "add", -2.0), (lambda t: 2.0 - t, "sub", 2.0),
+     (lambda t: t + 2, "add", 2), (lambda t: t ** 0.5, "pow", 0.5)],
+    ids=["mul", "rmul", "sub", "rsub", "add_int", "pow"],
 )
-def test_python_number_becomes_constant_0d_parent(make, pos):
+def test_python_number_stays_inside_the_op(make, op, const):
+    """As for Values: `t * 2.0` is one node with one parent; the op keeps the number."""
+    t = leaf([1.0, 4.0])
+    out = make(t)
+    assert out.parents == (t,) and out.op == op and out._saved == const
+    out.sum().backward()
+    eps = 1e-6
+    numeric = (make(Tensor(t.data + eps)).data - make(Tensor(t.data - eps)).data) / (2 * eps)
+    np.testing.assert_allclose(t.grad, numeric, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make,pos",
+    [(lambda t: 2.0 / t, 0), (lambda t: t / 2.0, 1), (lambda t: t * np.float32(2.0), 1)],
+    ids=["rdiv", "div", "numpy_scalar"],
+)
+def test_other_numbers_become_a_constant_0d_parent(make, pos):
     t = leaf([1.0, 4.0])
     out = make(t)
     assert len(out.parents) == 2

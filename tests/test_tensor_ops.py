@@ -428,3 +428,18 @@ def test_broadcast_gradient_is_summed_back_to_input_shape(rng):
     np.testing.assert_allclose(b.grad, np.broadcast_to(a.data.sum(axis=0, keepdims=True), (1, 4)))
     assert c.grad.shape == ()
     np.testing.assert_allclose(c.grad, 3 * 4)  # one per element of the (3, 4) result
+
+
+@pytest.mark.parametrize("small,big", [
+    ((1, 4), (3, 4)), ((3, 1), (3, 5)), ((2, 1, 3), (2, 5, 3)), ((1,), (7,)), ((4,), (4,)),
+    ((1, 3), (0, 3)), ((3,), (2, 3))])
+def test_expand_is_a_read_only_broadcast_view(small, big, rng):
+    from minigrad.ops import expand
+
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal(small).astype(dtype)
+        view = expand(x, big)
+        assert view.shape == big and view.dtype == dtype and not view.flags.writeable
+        np.testing.assert_array_equal(view, np.broadcast_to(x, big))
+    with pytest.raises(ValueError):
+        expand(np.zeros((2, 3)), (4, 3))

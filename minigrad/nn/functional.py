@@ -332,9 +332,12 @@ def _buffer_array(buf: Any) -> np.ndarray:
 
 def _check_channel_vector(v: Any, name: str, c: int, shape: tuple[int, ...],
                           what: str) -> None:
-    if v is not None and np.shape(_buffer_array(v)) != (c,):
-        raise ValueError(f"{what}: {name} has shape {np.shape(_buffer_array(v))} but the "
-                         f"input of shape {shape} has {c} channels (expected shape ({c},))")
+    if v is None:
+        return
+    got = v.shape if isinstance(v, Tensor | np.ndarray) else np.shape(v)
+    if got != (c,):
+        raise ValueError(f"{what}: {name} has shape {got} but the input of shape {shape} has "
+                         f"{c} channels (expected shape ({c},))")
 
 
 def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
@@ -380,8 +383,8 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {shape}")
-        if running_mean is not None and (isinstance(momentum, bool)
-                                         or not isinstance(momentum, numbers.Real)):
+        if running_mean is not None and type(momentum) is not float and (
+                isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
             raise ValueError(f"batch_norm: momentum must be a number, got {momentum!r} (for a "
                              f"cumulative average use BatchNorm1d(momentum=None))")
         # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through

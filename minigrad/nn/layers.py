@@ -123,19 +123,27 @@ class BatchNorm1d(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+        d = self.__dict__                 # the registries, read directly (a hot path)
+        buffers, params = d["_buffers"], d["_parameters"]
+        momentum, training = d["momentum"], d["training"]
+        factor = 0.0 if momentum is None else momentum
+        count = buffers["num_batches_tracked"]
+        if training and d["track_running_stats"] and count is not None:
             # checked before counting, so a rejected batch leaves the counter alone
-            n = x.shape[0] * (x.shape[2] if len(x.shape) == 3 else 1)
-            if len(x.shape) in (2, 3) and n > 1:
-                self.num_batches_tracked += 1
-                if self.momentum is None:
-                    factor = 1.0 / int(self.num_batches_tracked)
-        use_batch = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+            shape = x.shape
+            n = shape[0] * (shape[2] if len(shape) == 3 else 1)
+            if len(shape) in (2, 3) and n > 1:
+                if type(count) is np.ndarray:
+                    count += 1            # in place: the buffer is a 0-d array
+                else:
+                    count = buffers["num_batches_tracked"] = count + 1
+                if momentum is None:
+                    factor = 1.0 / int(count)
+        use_batch = training or buffers["running_mean"] is None
+        track = not training or d["track_running_stats"]
+        return F.batch_norm(x, buffers["running_mean"] if track else None,
+                            buffers["running_var"] if track else None, params["weight"],
+                            params["bias"], use_batch, factor, d["eps"])
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
