@@ -67,7 +67,7 @@ def _shift(x: Tensor, axes: tuple[int, ...]) -> np.ndarray:
     if x.size == 0:
         return np.zeros([1 if i in axes else n for i, n in enumerate(x.shape)], dtype=x.dtype)
     m = x.data.max(axis=axes, keepdims=True)
-    if not np.all(np.isfinite(m)):
+    if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
     return m
 
@@ -237,6 +237,12 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean",
         count = None
     else:
         _, valid, mask = _class_targets(x, t, "cross_entropy", ignore_index)
+        count = int(valid.sum())
+        if not eps and reduction != "none":         # the total only: two nodes fewer
+            total = where(mask, logp, 0.0).sum()
+            if reduction == "sum":
+                return -total
+            return total * (-1.0 / count) if count else total * float("nan")
         loss = -where(mask, logp, 0.0).sum(1)
         if eps:
             loss = loss * (1.0 - eps)
@@ -244,7 +250,6 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean",
             if not valid.all():
                 smooth = where(valid, smooth, 0.0)
             loss = loss + smooth
-        count = int(valid.sum())
     if unbatched and reduction == "none":
         return loss.reshape(())
     return _reduce(loss, reduction, "cross_entropy", count)
