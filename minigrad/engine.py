@@ -274,40 +274,54 @@ def run_backward(
     wanted = None if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
+    plain = not create_graph and not anomaly and wanted is None   # the usual .backward()
     root._g = seed
     outer_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
         for node in reversed(order):
             g = node._g
+            if g is None and plain:           # a leaf that took its shares at once (below)
+                continue
             node._g = None
+            op = node._op
             if node._scalar:                  # Value: no hooks, no copies
-                if node._op is None:
+                if op is None:
                     node.grad += g            # leaves accumulate across backward calls
                     continue
                 node.grad = g                 # intermediates show the latest pass
-            elif node._op is None or node._extra is not None:
+            elif op is None or node._extra is not None:
                 g = node._arrive(g, create_graph, store)   # leaves, hooks, retain_grad
-            if wanted is not None and id(node) in wanted:
-                collected[id(node)] = g
-            op = node._op
             if op is None or g is None:
+                if wanted is not None and id(node) in wanted:
+                    collected[id(node)] = g
                 continue
             parents = node._parents
-            if create_graph:
-                grads = op.backward(g, node, parents, node._saved, parents)
-            else:
+            if plain:
                 ins = list(map(node._raw, parents)) if op.uses_inputs else ()
-                grads = op.backward(g, node.data, ins, node._saved, parents)
-            if anomaly:
-                for gp in grads:
-                    if gp is not None:
-                        _check_finite(node, gp, "backward")
+                grads = op.backward(g, node._raw(node), ins, node._saved, parents)
+            else:
+                if wanted is not None and id(node) in wanted:
+                    collected[id(node)] = g
+                if create_graph:
+                    grads = op.backward(g, node, parents, node._saved, parents)
+                else:
+                    ins = list(map(node._raw, parents)) if op.uses_inputs else ()
+                    grads = op.backward(g, node._raw(node), ins, node._saved, parents)
+                if anomaly:
+                    for gp in grads:
+                        if gp is not None:
+                            _check_finite(node, gp, "backward")
             for parent, gp in zip(parents, grads):
                 if gp is None or not parent.requires_grad:
                     continue
-                if parent._shaped and gp.shape != parent._data.shape:
-                    gp = sum_to(gp, parent._data.shape)     # undo broadcasting, in one place
+                if parent._shaped:
+                    shape = parent._data.shape
+                    if gp.shape != shape:
+                        gp = sum_to(gp, shape)    # undo broadcasting, in one place
+                    if plain and parent._op is None and parent._extra is None:
+                        parent._take(gp, g, grads)   # a leaf without hooks: stored now
+                        continue
                 total = parent._g
                 parent._g = gp if total is None else total + gp
             if not retain_graph:

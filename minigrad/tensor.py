@@ -107,6 +107,23 @@ class Tensor(Node):
                 self._grad = self._grad + g
         return g
 
+    def _take(self, share: Any, upstream: Any, shares: tuple) -> None:
+        """Add one share of a plain backward to the leaf's .grad at once (the engine calls
+        this for leaves without hooks). The first share is kept without a copy when nothing
+        else can hold it: a fresh array, not the node's own upstream gradient, not a view,
+        and sent once; anything else is copied, so .grad is always the leaf's own array."""
+        acc = self._grad
+        if acc is None:
+            if (type(share) is np.ndarray and share.base is None and share is not upstream
+                    and share.dtype == self._data.dtype and _sent_once(share, shares)):
+                self._grad = share
+            else:
+                self._grad = np.array(share, dtype=self._data.dtype)
+        elif acc.size > 4096:
+            acc += share                          # in place: no new big array
+        else:
+            self._grad = acc + share              # numpy's in-place add is slower when tiny
+
     def _check_grad(self, g: Any, what: str) -> np.ndarray:
         g = np.asarray(g._data if isinstance(g, Tensor) else g)
         if g.shape != self._data.shape:
@@ -498,6 +515,15 @@ class _HookHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
+
+
+def _sent_once(share: Any, shares: tuple) -> bool:
+    """True if `share` is in `shares` once (by identity: a rule may send one array twice)."""
+    seen = 0
+    for other in shares:
+        if other is share:
+            seen += 1
+    return seen == 1
 
 
 def _raw(x: Any) -> Any:

@@ -575,3 +575,33 @@ def test_random_factories_take_seed_or_generator():
     np.testing.assert_array_equal(minigrad.rand(4, seed=1).data, minigrad.rand(4, generator=1).data)
     with pytest.raises(ValueError, match="not both"):
         minigrad.randn(2, seed=1, generator=1)
+
+
+# ------------------------------------------------------------- leaf gradients are their own
+def test_leaf_grad_never_aliases_the_seed_or_another_leaf(rng):
+    """Leaves keep fresh gradient arrays without a copy; anything that something else may hold
+    (the seed, an array sent to two parents, a view) is copied."""
+    seed = rng.standard_normal((2, 3))
+    a, b = leaf(rng.standard_normal((2, 3))), leaf(rng.standard_normal((2, 3)))
+    (a + b).backward(seed)                       # add sends the seed itself to both
+    assert not np.shares_memory(a.grad, seed) and not np.shares_memory(a.grad, b.grad)
+    x = leaf(rng.standard_normal(6))
+    x.reshape(2, 3).backward(seed)               # a view of the seed
+    assert not np.shares_memory(x.grad, seed)
+    np.testing.assert_array_equal(x.grad, seed.ravel())
+    before = a.grad.copy()
+    seed[...] = 0.0                              # the user's array changes later: grads don't
+    b.grad[...] = 7.0                            # nor does one leaf's grad change another's
+    np.testing.assert_array_equal(a.grad, before)
+
+
+def test_leaf_grads_accumulate_over_shares_and_calls(rng):
+    w = leaf(rng.standard_normal((3, 4)))
+    x = Tensor(rng.standard_normal((5, 4)))
+    for _ in range(2):
+        y = x @ w.T + (x @ w.T) * 0.5            # w is used twice: two shares per pass
+        (y * y + y).sum().backward()
+    y = 1.5 * (x.data @ w.data.T)
+    expected = 2 * 1.5 * ((2 * y + 1).T @ x.data)
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+    assert w.grad.flags.owndata or w.grad.base is None

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine import scope
+from ..engine import STATE, Scope
 from ..tensor import Tensor, zero_grads
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
@@ -80,12 +80,14 @@ class Module:
         """Run `forward` inside `scope(name, kind=class name)`."""
         if not _CALLS and not self.__dict__.get("_labelled"):
             self._label_parameters()
-        with scope(self._scope_name(), type(self).__name__):
-            _CALLS.append(self)
-            try:
-                return self.forward(*args, **kwargs)
-            finally:
-                _CALLS.pop()
+        outer = STATE.scope                 # `with scope(...)`, inlined: a hot path
+        STATE.scope = Scope(self._scope_name(), type(self).__name__, outer)
+        _CALLS.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _CALLS.pop()
+            STATE.scope = outer
 
     def _label_parameters(self) -> None:
         """Give unlabelled parameters their qualified name ("0.weight"), so pictures and the
@@ -98,11 +100,15 @@ class Module:
     def _scope_name(self) -> str:
         """The attribute name in the calling parent, else the `name` the user set, else the
         name under which the module was last registered, else the class name."""
+        d = self.__dict__
         if _CALLS:
-            for key, child in _CALLS[-1]._modules.items():
+            siblings = _CALLS[-1]._modules
+            key = d.get("_registered_as")
+            if key is not None and siblings.get(key) is self:      # the usual case, at once
+                return key
+            for key, child in siblings.items():
                 if child is self:
                     return key
-        d = self.__dict__
         name = d.get("name")
         if isinstance(name, str) and name:
             return name
