@@ -67,21 +67,27 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     """Sum `x` down to `shape`: the backward of broadcasting (expand's backward is a sum)."""
     if x.shape == shape:
         return x
-    axes, reshape = _broadcast_axes(x.shape, shape)
-    x = x.sum(axis=axes, keepdims=True)
+    axes, keepdims, reshape = _broadcast_axes(x.shape, shape)
+    if type(x) is np.ndarray:           # the ufunc itself: ndarray.sum adds a Python layer
+        x = _add_reduce(x, axes, None, None, keepdims)
+    else:
+        x = x.sum(axis=axes, keepdims=keepdims)
     return x.reshape(shape) if reshape else x
 
 
+_add_reduce = np.add.reduce
+
+
 @functools.lru_cache(maxsize=1024)
-def _broadcast_axes(big: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple, bool]:
-    """The axes along which `shape` was broadcast to `big`, and whether the sum over them
-    (with keepdims) still needs a reshape to `shape`. Cached: a training loop asks for the
-    same few pairs of shapes at every step."""
+def _broadcast_axes(big: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple, bool, bool]:
+    """The axes along which `shape` was broadcast to `big`; whether summing over them must
+    keep dims (some were size 1 in `shape`); whether the sum then needs a reshape to `shape`.
+    Cached: a training loop asks for the same few pairs of shapes at every step."""
     lead = len(big) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1
-    )
-    return axes, lead > 0
+    inner = tuple(lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1)
+    axes = tuple(range(lead)) + inner
+    keepdims = bool(inner)
+    return axes, keepdims, keepdims and lead > 0
 
 
 def _basic_index(index: Any) -> bool:
@@ -539,6 +545,7 @@ class Where(Op):
 
 # ---- reductions ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1024)
 def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
     if axis is None:
         return (1,) * len(shape)

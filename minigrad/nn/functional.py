@@ -409,7 +409,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
             rm *= 1.0 - m
             rm -= m * neg_mu.data.reshape(c)
             rv *= 1.0 - m
-            rv += m * (ss.data.reshape(c) / (n - 1))
+            rv += ss.data.reshape(c) * (m / (n - 1))
         return out
 
     # eval: y = x * s + (beta - mean * s) with s = gamma / sqrt(var + eps)
