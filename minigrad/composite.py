@@ -98,9 +98,9 @@ cat = concatenate
 # ---- composites -----------------------------------------------------------------------------
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """sum(x) / n over `axis`."""
-    axes = _axes(axis, x.ndim, "mean")
-    return x.sum(axes, keepdims) * (1.0 / _count(x.shape, axes))
+    """sum(x) / n over `axis` (one node: the primitive `ops.Mean`); NaN when n is 0."""
+    x = _tensor(x, op="mean")
+    return apply(ops.Mean, (x,), (_axes(axis, x.ndim, "mean"), keepdims))
 
 
 def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:

@@ -570,6 +570,31 @@ class Sum(Op):
         return (expand(g, shape),)
 
 
+class Mean(Op):
+    """out = sum of a over `axis` / n (n values in each sum);  da = g / n broadcast back"""
+    name, rule = "mean", "d(mean a)/da_i = 1/n"
+
+    @staticmethod
+    def forward(ins, saved):
+        axis, keepdims = saved
+        a = ins[0]
+        return _add_reduce(a, axis, None, None, keepdims) / _count(a.shape, axis)
+
+    @staticmethod
+    def backward(g, out, ins, saved, parents):
+        axis, keepdims = saved
+        shape = ins[0].shape
+        if not keepdims:
+            g = g.reshape(_kept_shape(shape, axis))
+        return (expand(g / _count(shape, axis), shape),)
+
+
+@functools.lru_cache(maxsize=1024)
+def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
+    """How many values each sum over `axis` adds up."""
+    return math.prod(shape if axis is None else (shape[a] for a in axis))
+
+
 class _Extreme(Op):
     """max/min over `axis`; the gradient goes to the elements equal to the result, split
     evenly among ties."""

@@ -39,14 +39,15 @@ def wide_value_graph(k=15):
 
 
 def mlp_like(rng):
-    """3 x (matmul -> composed batch norm -> relu) -> matmul: about 100 drawn nodes."""
+    """4 x (matmul -> composed batch norm -> relu) -> matmul: about 100 drawn nodes."""
     x = Tensor(rng.standard_normal((32, 8)), label="x")
     w1 = Tensor(rng.standard_normal((8, 16)), requires_grad=True, label="w1")
     w2 = Tensor(rng.standard_normal((16, 16)), requires_grad=True, label="w2")
     w3 = Tensor(rng.standard_normal((16, 16)), requires_grad=True, label="w3")
+    w3b = Tensor(rng.standard_normal((16, 16)), requires_grad=True, label="w3b")
     w4 = Tensor(rng.standard_normal((16, 1)), requires_grad=True, label="w4")
     h = x
-    for i, w in enumerate((w1, w2, w3)):
+    for i, w in enumerate((w1, w2, w3, w3b)):
         with scope(str(i), "Block"):
             h = h @ w
             h = ((h - h.mean(axis=0)) / (h.var(axis=0) + 1e-5).sqrt()).relu()

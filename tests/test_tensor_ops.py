@@ -443,3 +443,19 @@ def test_expand_is_a_read_only_broadcast_view(small, big, rng):
         np.testing.assert_array_equal(view, np.broadcast_to(x, big))
     with pytest.raises(ValueError):
         expand(np.zeros((2, 3)), (4, 3))
+
+
+def test_mean_is_one_node_with_gradient_one_over_n(rng):
+    Tensor = minigrad.Tensor
+    x = Tensor(rng.standard_normal((4, 5, 3)), requires_grad=True)
+    m = x.mean(axis=(0, 2))
+    assert m.op == "mean" and m.parents == (x,)
+    assert minigrad.gradcheck(lambda t: t.mean(axis=(0, 2), keepdims=True), [x])
+    m.backward(np.arange(5.0))
+    np.testing.assert_allclose(x.grad, np.broadcast_to(np.arange(5.0)[None, :, None] / 12,
+                                                       (4, 5, 3)), rtol=1e-15)
+    x32 = Tensor(rng.standard_normal((3, 2)).astype(np.float32), requires_grad=True)
+    x32.mean().backward()
+    assert x32.mean().dtype == np.float32 and x32.grad.dtype == np.float32
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(Tensor(np.zeros((0, 3))).mean().data)      # as numpy and torch

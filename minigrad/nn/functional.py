@@ -394,10 +394,10 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
                              f"cumulative average use BatchNorm1d(momentum=None))")
         # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through
         # the add passes g on unchanged instead of making -g of x's size
-        neg_mu = x.sum(axes, keepdims=True) * (-1.0 / n)
+        neg_mu = x.mean(axes, keepdims=True) * -1.0
         d = x + neg_mu
-        ss = (d * d).sum(axes, keepdims=True)
-        scale = (ss * (1.0 / n) + eps) ** -0.5
+        var = (d * d).mean(axes, keepdims=True)
+        scale = (var + eps) ** -0.5
         if w is not None:
             scale = scale * w
         out = d * scale
@@ -409,7 +409,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
             rm *= 1.0 - m
             rm -= m * neg_mu.data.reshape(c)
             rv *= 1.0 - m
-            rv += ss.data.reshape(c) * (m / (n - 1))
+            rv += var.data.reshape(c) * (m * n / (n - 1))
         return out
 
     # eval: y = x * s + (beta - mean * s) with s = gamma / sqrt(var + eps)

@@ -167,7 +167,7 @@ def op_text(node: Node) -> str:
         return sym + " (" + ", ".join(
             _fmt_const(p.data.item()) if is_folded_constant(p) else "." for p in node._parents
         ) + ")"
-    if cls in ("Sum", "Max", "Min"):
+    if cls in ("Sum", "Mean", "Max", "Min"):
         if not isinstance(saved, tuple):
             return name
         axis, keepdims = saved
@@ -202,7 +202,7 @@ def expr_text(node: Node, names: Mapping[int, str]) -> str:
         rhs = f"{args[0]} {sym} {args[1]}"
     elif node.op == "neg":
         rhs = f"-{args[0]}"
-    elif cls in ("Sum", "Max", "Min") and text.startswith(node.op + "("):
+    elif cls in ("Sum", "Mean", "Max", "Min") and text.startswith(node.op + "("):
         rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]}"      # sum(x, axis=0)
     elif cls in ("Reshape", "Expand", "Transpose") and text != node.op:
         rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]})"     # reshape(x, (2,))
