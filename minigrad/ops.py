@@ -563,11 +563,7 @@ class Sum(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, parents):
-        axis, keepdims = saved
-        shape = ins[0].shape
-        if not keepdims:
-            g = g.reshape(_kept_shape(shape, axis))
-        return (expand(g, shape),)
+        return (_spread(g, ins[0].shape, *saved),)
 
 
 class Mean(Op):
@@ -584,9 +580,15 @@ class Mean(Op):
     def backward(g, out, ins, saved, parents):
         axis, keepdims = saved
         shape = ins[0].shape
-        if not keepdims:
-            g = g.reshape(_kept_shape(shape, axis))
-        return (expand(g / _count(shape, axis), shape),)
+        return (_spread(g / _count(shape, axis), shape, axis, keepdims),)
+
+
+def _spread(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
+            keepdims: bool) -> Any:
+    """A reduction's output gradient `g` broadcast back to the input's `shape`."""
+    if not keepdims:
+        g = g.reshape(_kept_shape(shape, axis))
+    return expand(g, shape)
 
 
 @functools.lru_cache(maxsize=1024)
