@@ -99,8 +99,7 @@ cat = concatenate
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """sum(x) / n over `axis` (one node: the primitive `ops.Mean`); NaN when n is 0."""
-    x = _tensor(x, op="mean")
-    return apply(ops.Mean, (x,), (_axes(axis, x.ndim, "mean"), keepdims))
+    return _tensor(x, op="mean").mean(axis, keepdims)
 
 
 def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:

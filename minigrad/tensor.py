@@ -404,8 +404,8 @@ class Tensor(Node):
         return apply(ops.Min, (self,), (_axes(axis, self.ndim, "min"), keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        from .composite import mean
-        return mean(self, axis, keepdims)
+        """Average over `axis` (int, tuple or None for all); NaN when there is nothing."""
+        return apply(ops.Mean, (self,), (_axes(axis, self.ndim, "mean"), keepdims))
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         from .composite import var

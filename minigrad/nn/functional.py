@@ -11,6 +11,7 @@ Import as ``import minigrad.nn.functional as F``.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -170,15 +171,28 @@ def _class_targets(inp: Tensor, target: Any, what: str, ignore_index: int
                          f"needs targets of shape {want}")
     n_classes = inp.shape[1]
     valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"{what}: Target {int(t[bad].flat[0])} is out of bounds "
-                         f"for {n_classes} classes")
-    classes = np.arange(n_classes).reshape((1, n_classes) + (1,) * (inp.ndim - 2))
-    mask = np.expand_dims(t, 1) == classes
+    if t.size and not (_min_reduce(t, None) >= 0 and _max_reduce(t, None) < n_classes):
+        bad = valid & ((t < 0) | (t >= n_classes))
+        if bad.any():
+            raise IndexError(f"{what}: Target {int(t[bad].flat[0])} is out of bounds "
+                             f"for {n_classes} classes")
+    classes = _classes(n_classes, inp.ndim)
+    with_axis = t.shape[:1] + (1,) + t.shape[1:]       # a class axis, to compare with
+    mask = t.reshape(with_axis) == classes
     if 0 <= ignore_index < n_classes:
-        mask &= np.expand_dims(valid, 1)
+        mask &= valid.reshape(with_axis)
     return t, valid, mask
+
+
+_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
+
+
+@functools.lru_cache(maxsize=64)
+def _classes(n_classes: int, ndim: int) -> np.ndarray:
+    """0 .. n_classes-1 along axis 1 of an ndim-D array (read-only: it is shared)."""
+    classes = np.arange(n_classes).reshape((1, n_classes) + (1,) * (ndim - 2))
+    classes.flags.writeable = False
+    return classes
 
 
 def _batched(inp: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
@@ -237,7 +251,7 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean",
         count = None
     else:
         _, valid, mask = _class_targets(x, t, "cross_entropy", ignore_index)
-        count = int(valid.sum())
+        count = int(np.count_nonzero(valid))
         if not eps and reduction != "none":         # the total only: two nodes fewer
             total = where(mask, logp, 0.0).sum()
             if reduction == "sum":
