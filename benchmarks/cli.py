@@ -83,9 +83,11 @@ class Job:
     engine: str
     dtype: str
     reps: int = 1  # separate worker processes whose rows are merged (A.chain)
+    rounds: int = 1  # B, C: the engines of one dtype take turns this many times (see run_jobs)
 
 
-def plan(only: list[str], engines: list[str] | None, chain_reps: int) -> list[Job]:
+def plan(only: list[str], engines: list[str] | None, chain_reps: int,
+         rounds: int = 1) -> list[Job]:
     """The worker jobs for the selected workloads and engines. The reference engine of each
     workload always runs so that ratios exist."""
 
@@ -103,11 +105,11 @@ def plan(only: list[str], engines: list[str] | None, chain_reps: int) -> list[Jo
             jobs += [Job("A.chain", e, "float64", chain_reps if e != "micrograd" else 1)
                      for e in wl_scalar.ENGINES if wanted(e, "micrograd")]
         if group == "B":
-            jobs += [Job("B", e, d) for d in ("float64", "float32") for e in wl_mlp.ENGINES
-                     if wanted(e, "numpy")]
+            jobs += [Job("B", e, d, rounds=rounds) for d in ("float64", "float32")
+                     for e in wl_mlp.ENGINES if wanted(e, "numpy")]
         if group == "C":
-            jobs += [Job("C", e, d) for d in ("float64", "float32") for e in wl_batchnorm.ENGINES
-                     if wanted(e, "numpy")]
+            jobs += [Job("C", e, d, rounds=rounds) for d in ("float64", "float32")
+                     for e in wl_batchnorm.ENGINES if wanted(e, "numpy")]
         if group == "D":
             jobs += [Job("D", e, "float64") for e in wl_overhead.ENGINES if wanted(e, "numpy")]
     return jobs
@@ -178,7 +180,8 @@ def run_job_once(job: Job, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def merge_reps(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Merge the rows of repeated one-shot workers (A.chain): median time, worst memory."""
+    """Merge the rows of repeated workers of one job (A.chain's fresh processes, the rounds
+    of B and C): the median of all their samples, the worst memory."""
     if len(runs) == 1:
         return runs[0]
     merged = []
@@ -200,7 +203,8 @@ def merge_reps(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         for key in ("build_s", "backward_s"):
             if key in extra:
                 extra[key] = statistics.median(r["extra"][key] for r in rows)
-        extra["nodes_per_s"] = (2 * extra.get("chain_length", 0) + 1) / first["median_s"]
+        if "chain_length" in extra:
+            extra["nodes_per_s"] = (2 * extra["chain_length"] + 1) / first["median_s"]
         extra["reps"] = [{"seconds": r["median_s"], "peak_mb": r["extra"].get("peak_mb")}
                          for r in rows]
         first["extra"] = extra
@@ -216,16 +220,34 @@ def describe(row: dict[str, Any]) -> str:
 
 
 def run_jobs(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Run every job; the jobs of one workload and dtype that have rounds take turns (numpy,
+    minigrad, torch, ..., then numpy, minigrad, ... again), so that a slow spell of the
+    machine falls on every engine alike rather than on one row's ratio."""
     rows: list[dict[str, Any]] = []
-    for i, job in enumerate(jobs, 1):
-        t0 = time.perf_counter()
-        runs = [run_job_once(job, args) for _ in range(job.reps)]
-        new = merge_reps(runs)
-        rows += new
-        took = time.perf_counter() - t0
-        summary = ", ".join(f"{r['workload']}: {describe(r)}" for r in new)
-        print(f"[{i}/{len(jobs)}] {job.engine} {job.dtype} ({took:.1f} s) {summary}",
-              file=sys.stderr, flush=True)
+    done = 0
+    i = 0
+    while i < len(jobs):
+        group = [jobs[i]]
+        while (i + len(group) < len(jobs) and group[0].rounds > 1
+               and (jobs[i + len(group)].workload, jobs[i + len(group)].dtype)
+               == (group[0].workload, group[0].dtype)):
+            group.append(jobs[i + len(group)])
+        i += len(group)
+        runs: list[list[list[dict[str, Any]]]] = [[] for _ in group]
+        took = [0.0] * len(group)
+        for _ in range(max(job.rounds for job in group)):
+            for k, job in enumerate(group):
+                t0 = time.perf_counter()
+                runs[k] += [run_job_once(job, args) for _ in range(job.reps)]
+                took[k] += time.perf_counter() - t0
+        for k, job in enumerate(group):
+            new = merge_reps(runs[k])
+            rows += new
+            done += 1
+            summary = ", ".join(f"{r['workload']}: {describe(r)}" for r in new)
+            turns = f", {len(runs[k])} workers" if len(runs[k]) > 1 else ""
+            print(f"[{done}/{len(jobs)}] {job.engine} {job.dtype} ({took[k]:.1f} s{turns}) "
+                  f"{summary}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -377,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ops in the A.chain workload (default 1,000,000; quick 200,000)")
     p.add_argument("--chain-reps", type=int,
                    help="fresh worker processes for A.chain (default 3; quick 1)")
+    p.add_argument("--rounds", type=int,
+                   help="B and C: each engine's worker runs this many times, the engines "
+                        "taking turns; samples are pooled (default 3; quick 1)")
     p.add_argument("--blas-threads", type=int,
                    help="set OPENBLAS/OMP/MKL_NUM_THREADS in the workers (default: unchanged)")
     p.add_argument("--timeout", type=float, help="seconds per worker (default 900; quick 120)")
@@ -389,10 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks``."""
     args = build_parser().parse_args(argv)
     args.chain_reps = args.chain_reps or (1 if args.quick else 3)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.timeout = args.timeout or (120.0 if args.quick else 900.0)
     only = parse_only(args.only)
     engines = [e.strip() for e in args.engines.split(",")] if args.engines else None
-    jobs = plan(only, engines, args.chain_reps)
+    jobs = plan(only, engines, args.chain_reps, args.rounds)
     started = datetime.now(timezone.utc)
     load_before = _loadavg()
     t0 = time.perf_counter()
@@ -412,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup_s": settings.warmup,
             "chain_length": args.chain_length or settings.chain_length,
             "chain_reps": args.chain_reps,
+            "rounds": args.rounds,
             "blas_threads_env": args.blas_threads,
         },
         "git_commit": git_commit(),
