@@ -66,6 +66,8 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     a, b = _tensor(a, b, "where"), _tensor(b, a, "where")
+    if cond.shape == a.shape and (b.shape == a.shape or not b.shape):    # nothing to broadcast
+        return apply(ops.Where, (a, b), cond)
     try:
         shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
