@@ -110,7 +110,9 @@ def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> T
     n = _count(x.shape, axes)
     if n - ddof <= 0:
         raise ValueError(f"var: {n} values and ddof={ddof} leave no degrees of freedom")
-    d = x - mean(x, axes, keepdims=True)
+    d = x + mean(x, axes, keepdims=True) * -1.0    # the minus on the small array: cheaper
+    if ddof == 0:                                    # backward than x - mean
+        return (d * d).mean(axes, keepdims)
     return (d * d).sum(axes, keepdims) * (1.0 / (n - ddof))
 
 

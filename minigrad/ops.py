@@ -153,7 +153,12 @@ class Sub(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, parents):
-        return g, (-g if parents[1].requires_grad else None)
+        b = parents[1]
+        if not b.requires_grad:
+            return g, None
+        if b._shaped and g.shape != b.shape:    # b was broadcast: negate the small sum
+            return g, -sum_to(g, b.shape)
+        return g, -g
 
 
 class Mul(Op):

@@ -459,3 +459,15 @@ def test_mean_is_one_node_with_gradient_one_over_n(rng):
     assert x32.mean().dtype == np.float32 and x32.grad.dtype == np.float32
     with np.errstate(invalid="ignore"):
         assert np.isnan(Tensor(np.zeros((0, 3))).mean().data)      # as numpy and torch
+
+
+@pytest.mark.parametrize("b_shape", [(3,), (1, 3), (4, 1), ()])
+def test_sub_of_a_broadcast_operand_gradient(b_shape, rng):
+    """a - b with b broadcast: db = -sum of g over the broadcast axes (also as a graph)."""
+    Tensor = minigrad.Tensor
+    a = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal(b_shape), requires_grad=True)
+    assert minigrad.gradcheck(lambda a, b: a - b, [a, b])
+    (gb,) = minigrad.grad(((a - b) ** 2).sum(), [b], create_graph=True)
+    (ggb,) = minigrad.grad(gb.sum(), [b])             # d/db of sum(-2 (a - b)) = 2 * count
+    np.testing.assert_allclose(ggb, np.full(b_shape, 2.0 * 12 / max(b.size, 1)), rtol=1e-12)
