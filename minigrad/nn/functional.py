@@ -47,6 +47,8 @@ def _norm_axes(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
     """`axis` (int, sequence or None for all) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and 0 <= axis < ndim:         # the usual case, at once
+        return (axis,)
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     out = []
     for a in axes:
@@ -67,7 +69,7 @@ def _shift(x: Tensor, axes: tuple[int, ...]) -> np.ndarray:
     """
     if x.size == 0:
         return np.zeros([1 if i in axes else n for i, n in enumerate(x.shape)], dtype=x.dtype)
-    m = x.data.max(axis=axes, keepdims=True)
+    m = _max_reduce(x.data, axes, None, None, True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
     return m
