@@ -262,7 +262,8 @@ def add_ratios_and_targets(rows: list[dict[str, Any]]) -> None:
         if ref and row.get("status") == "ok":
             ref_row = by_key.get((ref[1], ref[0], row["dtype"]))
             if ref_row and ref_row.get("status") == "ok":
-                row["ratio"] = row["median_s"] / ref_row["median_s"]
+                row["ratio_of_medians"] = row["median_s"] / ref_row["median_s"]
+                row["ratio"] = _paired_ratio(row, ref_row) or row["ratio_of_medians"]
                 row["ratio_to"] = f"{ref[0]} {ref[1]}"
         row["target"] = None
         row["target_met"] = None
@@ -271,6 +272,18 @@ def add_ratios_and_targets(rows: list[dict[str, Any]]) -> None:
                 row["target"] = target.text
                 if row.get("status") == "ok":
                     row["target_met"] = target.met(row)
+
+
+def _paired_ratio(row: dict[str, Any], ref_row: dict[str, Any]) -> float | None:
+    """With rounds (B, C): the median over rounds of this engine's median / the reference's
+    median in the same round. The two workers of a round ran one after the other, so a slow
+    spell of the machine that hits both cancels out; None without rounds."""
+    mine = [r["seconds"] for r in row.get("extra", {}).get("reps", [])]
+    theirs = [r["seconds"] for r in ref_row.get("extra", {}).get("reps", [])]
+    if len(mine) < 2 or len(mine) != len(theirs) or row.get("workload") not in ("B", "C"):
+        return None
+    row.setdefault("extra", {})["round_ratios"] = [m / t for m, t in zip(mine, theirs)]
+    return statistics.median(row["extra"]["round_ratios"])
 
 
 def _fmt_number(value: float) -> str:

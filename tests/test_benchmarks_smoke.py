@@ -116,3 +116,33 @@ def test_quick_run_of_workload_d(tmp_path: Path) -> None:
     machine = data["meta"]["machine"]
     assert {"cpu_model", "python", "numpy", "blas"} <= set(machine)
     assert "workload" in proc.stdout and "D.fwdbwd" in proc.stdout
+
+
+def test_rounds_take_turns_and_ratios_pair_the_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """B and C run numpy, minigrad, numpy, minigrad, ...; a row's median pools its workers'
+    samples and its ratio is the median of the per-round ratios."""
+    import argparse
+
+    from benchmarks import cli
+
+    calls: list[tuple[str, str]] = []
+    times = {"numpy": [1.0, 3.0, 1.2], "minigrad": [1.1, 3.6, 1.5]}   # a slow 2nd round
+
+    def fake_run(job: cli.Job, args: argparse.Namespace) -> list[dict]:
+        k = sum(1 for e, _ in calls if e == job.engine)
+        calls.append((job.engine, job.dtype))
+        t = times[job.engine][k]
+        return [{"workload": "B", "engine": job.engine, "dtype": job.dtype, "status": "ok",
+                 "samples_s": [t, t], "median_s": t, "n_samples": 2, "extra": {}}]
+
+    monkeypatch.setattr(cli, "run_job_once", fake_run)
+    jobs = cli.plan(["B"], ["minigrad"], chain_reps=1, rounds=3)
+    jobs = [j for j in jobs if j.dtype == "float64"]
+    rows = cli.run_jobs(jobs, argparse.Namespace())
+    assert calls == [("numpy", "float64"), ("minigrad", "float64")] * 3
+    cli.add_ratios_and_targets(rows)
+    mg = next(r for r in rows if r["engine"] == "minigrad")
+    assert mg["n_samples"] == 6 and mg["median_s"] == pytest.approx(1.5)
+    assert mg["extra"]["round_ratios"] == pytest.approx([1.1, 1.2, 1.25])
+    assert mg["ratio"] == pytest.approx(1.2)
+    assert mg["ratio_of_medians"] == pytest.approx(1.5 / 1.2)
