@@ -298,8 +298,14 @@ def run_backward(
                 continue
             parents = node._parents
             if plain:
-                ins = list(map(node._raw, parents)) if op.uses_inputs else ()
-                grads = op.backward(g, node._raw(node), ins, node._saved, parents)
+                raw = node._raw
+                if not op.uses_inputs:
+                    ins = ()
+                elif len(parents) == 2:             # (spelled out: the common case)
+                    ins = [raw(parents[0]), raw(parents[1])]
+                else:
+                    ins = list(map(raw, parents))
+                grads = op.backward(g, raw(node), ins, node._saved, parents)
             else:
                 if wanted is not None and id(node) in wanted:
                     collected[id(node)] = g

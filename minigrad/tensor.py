@@ -582,6 +582,8 @@ def _operand(x: Any, like: np.dtype, op: str) -> Tensor:
     if type(x) is float or type(x) is int or isinstance(x, numbers.Real) or (
             isinstance(x, np.ndarray) and x.dtype.kind in "iub"):
         return _constant(x, like)
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return _constant(x, x.dtype)      # a float array keeps its dtype, as Tensor(x) does
     if isinstance(x, np.ndarray | np.generic):
         return Tensor(_as_array(x, what=op))
     if isinstance(x, numbers.Number):
@@ -606,7 +608,13 @@ def _binary(op: type[ops.Op], a: Any, b: Any) -> Tensor:
 def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
     """Run `op` forward on the parents' data and record the result as a node."""
     try:
-        data = op.forward(list(map(_data_of, parents)), saved)
+        n = len(parents)                    # (the common arities spelled out: faster)
+        if n == 1:
+            data = op.forward([parents[0]._data], saved)
+        elif n == 2:
+            data = op.forward([parents[0]._data, parents[1]._data], saved)
+        else:
+            data = op.forward(list(map(_data_of, parents)), saved)
     except ValueError as err:
         shapes = " and ".join(str(p._data.shape) for p in parents)
         raise ValueError(f"{op.name}: incompatible shapes {shapes} ({err})") from None
