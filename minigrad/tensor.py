@@ -272,7 +272,7 @@ class Tensor(Node):
     # that remembers 0.5, as for Values); numpy keeps the tensor's dtype (NEP 50). Anything
     # else becomes a constant tensor of the tensor's dtype.
     def __add__(self, other: Any) -> Tensor:
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             return apply(ops.Add, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.AddConst, (self,), other)
@@ -284,7 +284,7 @@ class Tensor(Node):
         return _binary(ops.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             return apply(ops.Sub, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.AddConst, (self,), -other)    # x + (-c) == x - c exactly
@@ -296,7 +296,7 @@ class Tensor(Node):
         return _binary(ops.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             return apply(ops.Mul, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.MulConst, (self,), other)
@@ -308,7 +308,7 @@ class Tensor(Node):
         return _binary(ops.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             return apply(ops.Div, (self, other))
         return _binary(ops.Div, self, other)
 
@@ -324,7 +324,7 @@ class Tensor(Node):
         return _binary(ops.Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             return apply(ops.MatMul, (self, other))
         return _binary(ops.MatMul, self, other)
 
