@@ -186,10 +186,15 @@ class Div(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, parents):
-        b = ins[1]
-        ga = g / b
-        return (ga if parents[0].requires_grad else None,
-                -ga * out if parents[1].requires_grad else None)
+        ga = g / ins[1]
+        gb = None
+        p = parents[1]
+        if p.requires_grad:
+            if p._shaped and ga.shape != p.shape:   # b was broadcast: negate the small sum
+                gb = -sum_to(ga * out, p.shape)
+            else:
+                gb = -ga * out
+        return (ga if parents[0].requires_grad else None), gb
 
 
 class Neg(Op):

@@ -471,3 +471,20 @@ def test_sub_of_a_broadcast_operand_gradient(b_shape, rng):
     (gb,) = minigrad.grad(((a - b) ** 2).sum(), [b], create_graph=True)
     (ggb,) = minigrad.grad(gb.sum(), [b])             # d/db of sum(-2 (a - b)) = 2 * count
     np.testing.assert_allclose(ggb, np.full(b_shape, 2.0 * 12 / max(b.size, 1)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("b_shape", [(3,), (1, 3), (4, 1), ()])
+def test_div_by_a_broadcast_operand_gradient(b_shape, rng):
+    """a / b with b broadcast: db = -sum of g a / b^2 over the broadcast axes; and the second
+    derivative through the same rule: d/db sum(db) = 2 sum(a) / b^3."""
+    from minigrad.ops import sum_to
+
+    Tensor = minigrad.Tensor
+    a = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = Tensor(rng.uniform(0.5, 2.0, b_shape), requires_grad=True)
+    assert minigrad.gradcheck(lambda a, b: a / b, [a, b])
+    (gb,) = minigrad.grad((a / b).sum(), [b], create_graph=True)
+    summed_a = sum_to(np.broadcast_to(a.data, (4, 3)) + 0 * b.data, b_shape)
+    np.testing.assert_allclose(gb.data, -summed_a / b.data ** 2, rtol=1e-12)
+    (ggb,) = minigrad.grad(gb.sum(), [b])
+    np.testing.assert_allclose(ggb.data, 2 * summed_a / b.data ** 3, rtol=1e-12)
