@@ -112,8 +112,8 @@ def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> T
         raise ValueError(f"var: {n} values and ddof={ddof} leave no degrees of freedom")
     d = x + mean(x, axes, keepdims=True) * -1.0    # the minus on the small array: cheaper
     if ddof == 0:                                    # backward than x - mean
-        return (d * d).mean(axes, keepdims)
-    return (d * d).sum(axes, keepdims) * (1.0 / (n - ddof))
+        return (d ** 2).mean(axes, keepdims)
+    return (d ** 2).sum(axes, keepdims) * (1.0 / (n - ddof))
 
 
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:

@@ -276,6 +276,8 @@ class PowConst(Op):
 
     @staticmethod
     def backward(g, out, ins, p, parents):
+        if p == 2:                          # the square: 2 a g, without a power
+            return (g * (ins[0] + ins[0]),)
         return (g * p * ins[0] ** (p - 1),)
 
 

@@ -412,7 +412,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
         # the add passes g on unchanged instead of making -g of x's size
         neg_mu = x.mean(axes, keepdims=True) * -1.0
         d = x + neg_mu
-        var = (d * d).mean(axes, keepdims=True)
+        var = (d ** 2).mean(axes, keepdims=True)     # one share back to d (d * d sends two)
         scale = (var + eps) ** -0.5
         if w is not None:
             scale = scale * w
