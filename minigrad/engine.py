@@ -275,6 +275,7 @@ def run_backward(
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
     plain = not create_graph and not anomaly and wanted is None   # the usual .backward()
+    borrowed: dict[int, Node] = {}      # leaves whose .grad is still someone else's array
     root._g = seed
     outer_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
@@ -326,7 +327,11 @@ def run_backward(
                     if gp.shape != shape:
                         gp = sum_to(gp, shape)    # undo broadcasting, in one place
                     if plain and parent._op is None and parent._extra is None:
-                        parent._take(gp, g, grads)   # a leaf without hooks: stored now
+                        key = id(parent)             # a leaf without hooks: stored now
+                        if parent._take(gp, g, grads, key in borrowed):
+                            borrowed[key] = parent
+                        else:
+                            borrowed.pop(key, None)
                         continue
                 total = parent._g
                 parent._g = gp if total is None else total + gp
@@ -338,6 +343,8 @@ def run_backward(
         raise
     finally:
         STATE.grad_enabled = outer_mode
+        for leaf_node in borrowed.values():
+            leaf_node._own_grad()
     return collected
 
 

@@ -107,22 +107,36 @@ class Tensor(Node):
                 self._grad = self._grad + g
         return g
 
-    def _take(self, share: Any, upstream: Any, shares: tuple) -> None:
+    def _take(self, share: Any, upstream: Any, shares: tuple, borrowed: bool) -> bool:
         """Add one share of a plain backward to the leaf's .grad at once (the engine calls
-        this for leaves without hooks). The first share is kept without a copy when nothing
-        else can hold it: a fresh array, not the node's own upstream gradient, not a view,
-        and sent once; anything else is copied, so .grad is always the leaf's own array."""
+        this for leaves without hooks). Returns True while .grad is a borrowed array.
+
+        The first share is kept as it is. It is the leaf's own when nothing else can hold it
+        (a fresh array, not the node's upstream gradient, not a view, sent once); otherwise
+        it is borrowed: the next share makes a new sum that is ours, and if none comes the
+        engine calls `_own_grad` at the end. So .grad is always the leaf's own array, and a
+        gradient made of two shares costs one new array, not a copy plus an add."""
         acc = self._grad
+        dtype = self._data.dtype
         if acc is None:
-            if (type(share) is np.ndarray and share.base is None and share is not upstream
-                    and share.dtype == self._data.dtype and _sent_once(share, shares)):
-                self._grad = share
-            else:
-                self._grad = np.array(share, dtype=self._data.dtype)
+            if type(share) is not np.ndarray or share.dtype != dtype:
+                self._grad = np.array(share, dtype=dtype)
+                return False
+            self._grad = share
+            return not (share.base is None and share is not upstream
+                        and _sent_once(share, shares))
+        if borrowed:
+            total = acc + share                   # a new array: ours
+            self._grad = total if total.dtype == dtype else total.astype(dtype)
         elif acc.size > 4096:
             acc += share                          # in place: no new big array
         else:
             self._grad = acc + share              # numpy's in-place add is slower when tiny
+        return False
+
+    def _own_grad(self) -> None:
+        """Replace a borrowed .grad by a copy (see `_take`)."""
+        self._grad = np.array(self._grad, dtype=self._data.dtype)
 
     def _check_grad(self, g: Any, what: str) -> np.ndarray:
         g = np.asarray(g._data if isinstance(g, Tensor) else g)

@@ -605,3 +605,16 @@ def test_leaf_grads_accumulate_over_shares_and_calls(rng):
     expected = 2 * 1.5 * ((2 * y + 1).T @ x.data)
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
     assert w.grad.flags.owndata or w.grad.base is None
+
+
+def test_leaf_grad_from_borrowed_shares_is_its_own(rng):
+    seed = rng.standard_normal(4)
+    x = leaf(rng.standard_normal(4))
+    (x + x).backward(seed)                    # two shares, both the seed itself
+    np.testing.assert_array_equal(x.grad, 2 * seed)
+    assert not np.shares_memory(x.grad, seed)
+    y = leaf(rng.standard_normal((3, 4)))
+    y.sum(axis=0).backward(seed)              # one share: a read-only broadcast view
+    assert y.grad.flags.writeable and not np.shares_memory(y.grad, seed)
+    y.grad *= 2.0                             # the leaf's own array: fine to change in place
+    np.testing.assert_array_equal(y.grad, np.broadcast_to(2 * seed, (3, 4)))
