@@ -83,7 +83,7 @@ class Job:
     engine: str
     dtype: str
     reps: int = 1  # separate worker processes whose rows are merged (A.chain)
-    rounds: int = 1  # B, C: the engines of one dtype take turns this many times (see run_jobs)
+    rounds: int = 1  # B, C, D: the engines of one dtype take turns this many times (run_jobs)
 
 
 def plan(only: list[str], engines: list[str] | None, chain_reps: int,
@@ -111,7 +111,8 @@ def plan(only: list[str], engines: list[str] | None, chain_reps: int,
             jobs += [Job("C", e, d, rounds=rounds) for d in ("float64", "float32")
                      for e in wl_batchnorm.ENGINES if wanted(e, "numpy")]
         if group == "D":
-            jobs += [Job("D", e, "float64") for e in wl_overhead.ENGINES if wanted(e, "numpy")]
+            jobs += [Job("D", e, "float64", rounds=rounds) for e in wl_overhead.ENGINES
+                     if wanted(e, "numpy")]
     return jobs
 
 
@@ -413,8 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-reps", type=int,
                    help="fresh worker processes for A.chain (default 3; quick 1)")
     p.add_argument("--rounds", type=int,
-                   help="B and C: each engine's worker runs this many times, the engines "
-                        "taking turns; samples are pooled (default 3; quick 1)")
+                   help="B, C and D: each engine's worker runs this many times, the engines "
+                        "taking turns; samples are pooled (default 5; quick 1)")
     p.add_argument("--blas-threads", type=int,
                    help="set OPENBLAS/OMP/MKL_NUM_THREADS in the workers (default: unchanged)")
     p.add_argument("--timeout", type=float, help="seconds per worker (default 900; quick 120)")
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks``."""
     args = build_parser().parse_args(argv)
     args.chain_reps = args.chain_reps or (1 if args.quick else 3)
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.rounds = args.rounds or (1 if args.quick else 5)
     args.timeout = args.timeout or (120.0 if args.quick else 900.0)
     only = parse_only(args.only)
     engines = [e.strip() for e in args.engines.split(",")] if args.engines else None
