@@ -32,7 +32,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if len(seeds) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(seeds)} grad_outputs")
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor (for "
+                            f"Values, call .backward() on the output and read .grad)")
+        if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
     totals: dict[int, Any] = {}

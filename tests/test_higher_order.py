@@ -163,3 +163,12 @@ def test_gradient_of_gradient_passes_gradcheck(name, f, rng):
             return gp * 1.3 + gq
 
     assert minigrad.gradcheck(gradient, (a, b)) is True
+
+
+def test_grad_names_a_value_input_and_the_way_to_its_gradient():
+    x = minigrad.Value(2.0)
+    with pytest.raises(TypeError, match=r"grad: input 0 is a Value, not a Tensor .*\.backward\(\)"):
+        minigrad.grad(x * x, [x])
+    t = minigrad.Tensor(2.0)
+    with pytest.raises(RuntimeError, match="grad: input 0 does not require grad"):
+        minigrad.grad(t * t, [t])
