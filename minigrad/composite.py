@@ -26,12 +26,6 @@ def _tensor(x: Any, like: Any = None, op: str = "") -> Tensor:
     return Tensor(x)
 
 
-def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
-    if axes is None:
-        return int(np.prod(shape, dtype=np.int64))
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
-
-
 # ---- thin front ends of primitives --------------------------------------------------------
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -107,7 +101,7 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     """sum((x - mean(x))**2) / (n - ddof) over `axis` (ddof=0: biased, as numpy)."""
     axes = _axes(axis, x.ndim, "var")
-    n = _count(x.shape, axes)
+    n = ops._count(x.shape, axes)
     if n - ddof <= 0:
         raise ValueError(f"var: {n} values and ddof={ddof} leave no degrees of freedom")
     d = x + mean(x, axes, keepdims=True) * -1.0    # the minus on the small array: cheaper

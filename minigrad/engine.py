@@ -293,12 +293,14 @@ def run_backward(
                 node.grad = g                 # intermediates show the latest pass
             elif op is None or node._extra is not None:
                 g = node._arrive(g, create_graph, store)   # leaves, hooks, retain_grad
+            if wanted is not None and id(node) in wanted:
+                collected[id(node)] = g
             if op is None or g is None:
-                if wanted is not None and id(node) in wanted:
-                    collected[id(node)] = g
                 continue
             parents = node._parents
-            if plain:
+            if create_graph:
+                grads = op.backward(g, node, parents, node._saved, parents)
+            else:
                 raw = node._raw
                 if not op.uses_inputs:
                     ins = ()
@@ -307,18 +309,10 @@ def run_backward(
                 else:
                     ins = list(map(raw, parents))
                 grads = op.backward(g, raw(node), ins, node._saved, parents)
-            else:
-                if wanted is not None and id(node) in wanted:
-                    collected[id(node)] = g
-                if create_graph:
-                    grads = op.backward(g, node, parents, node._saved, parents)
-                else:
-                    ins = list(map(node._raw, parents)) if op.uses_inputs else ()
-                    grads = op.backward(g, node._raw(node), ins, node._saved, parents)
-                if anomaly:
-                    for gp in grads:
-                        if gp is not None:
-                            _check_finite(node, gp, "backward")
+            if anomaly:
+                for gp in grads:
+                    if gp is not None:
+                        _check_finite(node, gp, "backward")
             for parent, gp in zip(parents, grads):
                 if gp is None or not parent.requires_grad:
                     continue

@@ -17,7 +17,9 @@ runs the rules on raw floats/arrays (fast); for `create_graph=True` it runs the 
 Tensors with recording on, so gradients are differentiable again.
 
 A gradient may come back with a broadcast shape; the engine sums it back to the input's shape
-in one place (`sum_to`), so binary ops never mention broadcasting.
+in one place (`sum_to`), so binary ops need not mention broadcasting. (Sub and Div do, for one
+reason: they sum a broadcast operand's share first, so their extra negation runs on the small
+array instead of a full-size one.)
 """
 
 from __future__ import annotations

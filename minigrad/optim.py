@@ -95,11 +95,15 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                g = _grad_array(p)
-                if g is not None:
-                    self._update(p, g, group, self.state.setdefault(p, {}))
+            self._step_group(group)
         return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        """Update every parameter of `group` that has a gradient."""
+        for p in group["params"]:
+            g = _grad_array(p)
+            if g is not None:
+                self._update(p, g, group, self.state.setdefault(p, {}))
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
@@ -212,28 +216,18 @@ class SGD(Optimizer):
                              f"(got nesterov=True, momentum={group['momentum']}, "
                              f"dampening={group['dampening']})")
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns closure() if given.
-        Plain SGD (no momentum, no weight decay) is p -= lr * g with nothing else per
-        parameter; other groups take the general path."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            if group["momentum"] or group["weight_decay"] or group["maximize"]:
-                for p in group["params"]:
-                    g = _grad_array(p)
-                    if g is not None:
-                        self._update(p, g, group, self.state.setdefault(p, {}))
-                continue
-            lr = group["lr"]
-            for p in group["params"]:
-                g = _grad_array(p)
-                if g is not None:
-                    data = p.data             # (`p.data -= ...` would run the setter too)
-                    data -= lr * g
-        return loss
+    def _step_group(self, group: dict[str, Any]) -> None:
+        """Plain SGD (no momentum, no weight decay, not maximize) is p -= lr * g with nothing
+        else per parameter; other groups take the general path."""
+        if group["momentum"] or group["weight_decay"] or group["maximize"]:
+            super()._step_group(group)
+            return
+        lr = group["lr"]
+        for p in group["params"]:
+            g = _grad_array(p)
+            if g is not None:
+                data = p.data                 # (`p.data -= ...` would run the setter too)
+                data -= lr * g
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:

@@ -98,13 +98,8 @@ class Tensor(Node):
         if store and (self._op is None or (extra is not None and extra.get("retain"))):
             if create_graph:
                 self._grad = g if self._grad is None else self._grad + g
-            elif self._grad is None:
-                self._grad = np.array(g, dtype=self._data.dtype)      # our own copy
-            elif self._grad.size > 4096:
-                self._grad += g                   # in place: no new big array
-            else:
-                # numpy's in-place add costs ~3x a plain add on tiny arrays (measured)
-                self._grad = self._grad + g
+            elif self._take(g, g, (g,), False):   # g may be held elsewhere: borrowed
+                self._own_grad()
         return g
 
     def _take(self, share: Any, upstream: Any, shares: tuple, borrowed: bool) -> bool:
@@ -131,7 +126,8 @@ class Tensor(Node):
         elif acc.size > 4096:
             acc += share                          # in place: no new big array
         else:
-            self._grad = acc + share              # numpy's in-place add is slower when tiny
+            # numpy's in-place add costs ~3x a plain add on tiny arrays (measured)
+            self._grad = acc + share
         return False
 
     def _own_grad(self) -> None:
