@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .engine import enable_grad
-from .tensor import Tensor, zero_grads
+from ._tensor import Tensor, zero_grads
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 

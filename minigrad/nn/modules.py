@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine import STATE, Scope
-from ..tensor import Tensor, zero_grads
+from .._tensor import Tensor, zero_grads
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
 

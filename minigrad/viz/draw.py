@@ -28,7 +28,7 @@ import graphviz
 import numpy as np
 
 from ..engine import Node, Scope
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz / brew install graphviz / "
                 "https://graphviz.org/download/")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .draw import Plan, build, expr_text, pipe, plan, scope_title, step_marks, summarize
 from .steps import Step, backprop_steps
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..engine import Node, no_grad, toposort
 from ..ops import sum_to
-from ..tensor import Tensor, _seed
+from .._tensor import Tensor, _seed
 
 
 class _History:
