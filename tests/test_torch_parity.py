@@ -311,3 +311,43 @@ def test_max_min_with_numpy_keywords_mean_what_they_mean_in_torch(op, kwargs, rn
     got.values.sum().backward()
     expected.values.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+def describe_grad_fn(fn, depth=3):
+    """A backward node as text: its class name and, recursively, its next_functions."""
+    if fn is None:
+        return "None"
+    if depth == 0:
+        return type(fn).__name__
+    inner = ", ".join(f"{describe_grad_fn(f, depth - 1)}:{i}" for f, i in fn.next_functions)
+    return f"{type(fn).__name__}[{inner}]"
+
+
+# composites (var, std, softmax ...) are built from primitives on purpose: their grad_fn is
+# the last primitive's, so they are not compared here
+GRAPHS = {
+    "t*2.0": lambda t, u: t * 2.0, "2.0*t": lambda t, u: 2.0 * t,
+    "t+2": lambda t, u: t + 2, "t-2.0": lambda t, u: t - 2.0, "2.0-t": lambda t, u: 2.0 - t,
+    "t/2.0": lambda t, u: t / 2.0, "2.0/t": lambda t, u: 2.0 / t,
+    "t**0.5": lambda t, u: t**0.5, "2.0**t": lambda t, u: 2.0**t, "t**u": lambda t, u: t**u,
+    "-t": lambda t, u: -t, "t*u": lambda t, u: t * u, "t/u": lambda t, u: t / u,
+    "t-u": lambda t, u: t - u, "t+u": lambda t, u: t + u,
+    "exp": lambda t, u: t.exp(), "log": lambda t, u: t.log(), "tanh": lambda t, u: t.tanh(),
+    "relu": lambda t, u: t.relu(), "sigmoid": lambda t, u: t.sigmoid(),
+    "sum": lambda t, u: t.sum(), "mean": lambda t, u: t.mean(), "max": lambda t, u: t.max(),
+    "t[0]": lambda t, u: t[0], "reshape": lambda t, u: t.reshape(2, 1),
+    "dot": lambda t, u: t @ u, "mm": lambda t, u: t.reshape(2, 1) @ u.reshape(1, 2),
+    "chain": lambda t, u: ((t * u).exp() + u).sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_grad_fn_and_next_functions_are_pytorchs(name):
+    """Graph tools written against PyTorch's autograd graph walk grad_fn.next_functions: the
+    node names and the edges, (None, 0) for a number operand included, are PyTorch's."""
+    fn = GRAPHS[name]
+    mg = fn(minigrad.tensor([1.0, 4.0], requires_grad=True),
+            minigrad.tensor([2.0, 3.0], requires_grad=True))
+    th = fn(torch.tensor([1.0, 4.0], dtype=torch.float64, requires_grad=True),
+            torch.tensor([2.0, 3.0], dtype=torch.float64, requires_grad=True))
+    assert describe_grad_fn(mg.grad_fn) == describe_grad_fn(th.grad_fn)
