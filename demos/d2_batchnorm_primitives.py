@@ -234,7 +234,7 @@ def train_detached(mode: str, X: np.ndarray, y: np.ndarray, Xte: np.ndarray, yte
             bar.update(1, loss=hist["loss"][-1])
     with mg.no_grad():
         # evaluation: the whole test set as one batch (normalised with its own statistics)
-        hist["test_acc"] = float(np.mean(forward(Xte, "none").data.argmax(1) == yte))
+        hist["test_acc"] = float(np.mean(np.asarray(forward(Xte, "none").data).argmax(1) == yte))
     return hist
 
 
@@ -297,7 +297,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     lt.label = "loss"
     lt.backward()
     numbers["4 scalars: max |dx Tensor ops - Value ops|"] = float(
-        np.abs(xt.grad[:, 0] - engine).max())
+        np.abs(np.asarray(xt.grad)[:, 0] - engine).max())
     figures.append(Figure(draw_graph(lt, out_dir, "d2_tensor_graph"),
                           "The same computation with Tensor ops: one node holds the whole "
                           "batch; the ops of batch norm sit in one group (a scope)."))

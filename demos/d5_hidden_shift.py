@@ -64,7 +64,7 @@ def train_and_probe(batchnorm: bool, X: np.ndarray, y: np.ndarray, Xte: np.ndarr
         rec["z_mean"].append(last.mean(0))
         rec["z_std"].append(last.std(0))
         if step in scatter_steps:
-            rec["scatter"][step] = zs[1][:, list(PAIR)].copy()
+            rec["scatter"][step] = np.array(zs[1][:, list(PAIR)], copy=True)
 
     name = "BN" if batchnorm else "plain"
     hist = train_classifier(model, X, y, steps=steps, batch_size=BATCH, lr=lr, seed=seed + 100,

@@ -49,7 +49,7 @@ ETA_FACTORS = [0.25, 0.5, 1.0, 2.0, 4.0]   # step sizes along the gradient, time
 
 def _state(model: Any) -> list[np.ndarray]:
     """Copies of every parameter and buffer (running statistics and their counter)."""
-    out = [p.data.copy() for p in model.parameters()]
+    out = [np.array(p.data, copy=True) for p in model.parameters()]
     for _, b in model.named_buffers():
         out.append(np.array(b.data if isinstance(b, mg.Tensor) else b, copy=True))
     return out
@@ -73,7 +73,7 @@ def loss_and_grads(model: Any, xb: np.ndarray, yb: np.ndarray) -> tuple[float, l
     model.zero_grad()
     loss = F.cross_entropy(model(to_tensor(xb)), yb)
     loss.backward()
-    grads = [np.zeros_like(p.data) if p.grad is None else p.grad.copy()
+    grads = [np.zeros_like(p.data) if p.grad is None else np.array(p.grad, copy=True)
              for p in model.parameters()]
     model.zero_grad()
     return loss.item(), grads

@@ -68,8 +68,8 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     def record(step: int) -> None:
         pm, pv = population_stats(model, Xtr, 2)
         track["step"].append(step)
-        track["run_mean"].append(model.bn2.running_mean.data.copy())
-        track["run_var"].append(model.bn2.running_var.data.copy())
+        track["run_mean"].append(np.array(model.bn2.running_mean.data, copy=True))
+        track["run_var"].append(np.array(model.bn2.running_var.data, copy=True))
         track["pop_mean"].append(pm)
         track["pop_var"].append(pv)
 
@@ -97,16 +97,16 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     # --- eval mode: one example at a time equals the whole batch
     batch_logits = predict(model, Xte)
     single = np.concatenate([predict(model, Xte[i:i + 1]) for i in range(len(Xte))])
-    acc_eval = float(np.mean(batch_logits.argmax(1) == yte))
+    acc_eval = float(np.mean(np.asarray(batch_logits).argmax(1) == yte))
     numbers["eval mode: test accuracy (whole test set as one batch)"] = acc_eval
     numbers["eval mode: test accuracy (one example at a time)"] = float(
-        np.mean(single.argmax(1) == yte))
+        np.mean(np.asarray(single).argmax(1) == yte))
     numbers["eval mode: max |logits one at a time - logits in a batch|"] = float(
         np.abs(single - batch_logits).max())
 
     # --- train mode at test time
-    state = {k: getattr(model, f"bn{k}").running_mean.data.copy() for k in (1, 2)}
-    state_var = {k: getattr(model, f"bn{k}").running_var.data.copy() for k in (1, 2)}
+    state = {k: np.array(getattr(model, f"bn{k}").running_mean.data, copy=True) for k in (1, 2)}
+    state_var = {k: np.array(getattr(model, f"bn{k}").running_var.data, copy=True) for k in (1, 2)}
     counters = {k: np.array(getattr(model, f"bn{k}").num_batches_tracked, copy=True)
                 for k in (1, 2)}
 
@@ -149,7 +149,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     numbers["train mode, batches of 2: share of examples whose prediction depends on the "
             "partner"] = float(np.mean(flips))
     logits_full = train_mode_logits(model, Xte)
-    acc_full = float(np.mean(logits_full.argmax(1) == yte))
+    acc_full = float(np.mean(np.asarray(logits_full).argmax(1) == yte))
     moved = float(np.abs(model.bn2.running_mean.data - state[2]).max()
                   / np.sqrt(state_var[2]).mean())
     numbers["eval() forgotten, whole test set as one batch: accuracy"] = acc_full

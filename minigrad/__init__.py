@@ -9,6 +9,7 @@ primitives.
 from . import _bind, dtypes, functions, ops
 from ._format import set_printoptions
 from ._malloc import tune_malloc
+from ._tensor import Size, Tensor, get_default_dtype, set_default_dtype
 from .device import backends, cuda, device
 from .dtypes import (
     bool,
@@ -23,12 +24,12 @@ from .dtypes import (
     int32,
     int64,
     long,
+    promote_types,
     short,
     uint8,
 )
 from .dtypes import float as float  # noqa: PLC0414
 from .dtypes import int as int  # noqa: PLC0414
-from .dtypes import promote_types
 from .engine import (
     Scope,
     detect_anomaly,
@@ -41,7 +42,6 @@ from .engine import (
     toposort,
 )
 from .functions.random import Generator, default_generator
-from ._tensor import Size, Tensor, get_default_dtype, set_default_dtype
 from .value import Value
 
 _bind.attach(Tensor, globals())

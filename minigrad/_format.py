@@ -165,7 +165,7 @@ def tensor_repr(t: Any) -> str:
             suffixes.append(dtype_text)
         body = array_text(a, len(prefix))
     if t._op is not None:
-        suffixes.append(f"grad_fn=<{t._op.node_name(t._saved)}>")
+        suffixes.append(f"grad_fn=<{t._op.grad_fn_name(t)}>")
     elif t._rg:
         suffixes.append("requires_grad=True")
     return _suffixes(prefix + body, suffixes, len(prefix))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -83,9 +84,14 @@ def as_array(data: Any, dtype: Any = None, infer: bool = True, copy: bool = True
             raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__}: "
                             f"{err}") from None
     kind = arr.dtype.kind
+    if kind in "US" and isinstance(data, list | tuple):
+        raise ValueError(f"{what}: too many dimensions 'str' (strings are not numbers)")
+    if kind == "O" and infer and (data is None or isinstance(data, dict)):
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     if kind not in "fiub" or arr.dtype == np.uint64 or arr.dtype.itemsize > 8:
         raise TypeError(f"{what}: can't convert data of dtype {arr.dtype} from "
-                        f"{type(data).__name__} (supported: float, int, bool)")
+                        f"{type(data).__name__} (supported: float, int, bool; minigrad has "
+                        f"no complex dtypes)")
     if dtype is not None:
         target = dtypes.to_numpy(dtype)
     elif kind == "f":
@@ -139,7 +145,6 @@ class Tensor(Node):
     """
 
     __slots__ = ("_data", "_grad", "_rg", "_ver", "_view")
-    __array_ufunc__ = None        # numpy defers to our reflected ops: ndarray * Tensor -> Tensor
     __hash__ = Node.__hash__      # identity, though == is elementwise
     _shaped = True
     _raw = operator.attrgetter("_data")    # the slot itself, not the `.data` property
@@ -203,7 +208,7 @@ class Tensor(Node):
         extra = self._extra
         if extra is not None and "hooks" in extra:
             for hook in list(extra["hooks"].values()):
-                replaced = hook(g if create_graph else _wrap(g))
+                replaced = hook(g if create_graph else _wrap(np.asarray(g)))
                 if replaced is not None:
                     g = replaced if create_graph else self._check_grad(replaced, "hook")
         if store and (self._op is None or (extra is not None and extra.get("retain"))):
@@ -240,6 +245,8 @@ class Tensor(Node):
             # numpy's in-place add costs ~2x a plain add on tiny arrays (measured): a new sum,
             # kept in the same .grad Tensor
             total = total + share
+            if type(total) is not np.ndarray:       # 0-d arrays add up to a numpy scalar
+                total = np.asarray(total)
             acc._data = total if total.dtype == dtype else total.astype(dtype)
         else:
             np.add(total, share, out=total, casting="unsafe")   # in place: no new big array
@@ -280,7 +287,15 @@ class Tensor(Node):
 
     @property
     def grad(self) -> Tensor | None:
-        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.
+        Reading it on a non-leaf that does not retain its gradient warns, as PyTorch does."""
+        if self._grad is None and self._op is not None and not (
+                self._extra and self._extra.get("retain")):
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed. Its .grad attribute won't be populated during "
+                          "autograd.backward(). If you indeed want the .grad field to be "
+                          "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+                          "Tensor.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -477,6 +492,23 @@ class Tensor(Node):
             return arr.astype(dtype)
         return arr.copy() if copy else arr
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy functions on tensors: the ufuncs minigrad has an op for run as that op
+        (`ndarray * t` and `np.exp(t)` give Tensors in the graph, as with PyTorch's tensors);
+        other ufuncs (and `out=`, reductions) run on the data and give plain results."""
+        if method == "__call__" and not kwargs:
+            fn = _UFUNCS.get(ufunc.__name__)
+            if fn is not None:
+                return fn(*inputs)
+        raw = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o._data if isinstance(o, Tensor) else o
+                                  for o in kwargs["out"])
+        result = getattr(ufunc, method)(*raw, **kwargs)
+        if method == "__call__" and isinstance(result, np.ndarray) and "out" not in kwargs:
+            return _wrap(result)
+        return result
+
     def numpy(self, force: bool = False) -> np.ndarray:
         """The data as an ndarray sharing this tensor's memory (changes show on both sides
         and are not tracked by autograd, as PyTorch). `force=True` gives a copy, also for a
@@ -494,12 +526,35 @@ class Tensor(Node):
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("minigrad tensors are not pickled; use minigrad.save (npz)")
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A leaf's copy with its own storage (and a copy of its .grad), as PyTorch's."""
+        if self._op is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = _new(type(self))
+        for f in ("_grad", "_ver", "_view"):
+            setattr(new, f, None)
+        new._data = self._data.copy()
+        new._rg = self._rg
+        leaf(new)
+        if self._grad is not None:
+            new._grad = _wrap(self._grad._data.copy())
+        if self.label:
+            new.label = self.label
+        memo[id(self)] = new
+        return new
+
+    def __copy__(self) -> Tensor:
+        return self.__deepcopy__({})
+
     # ---- arithmetic ---------------------------------------------------------------------
     # A Python float or int with a float tensor stays inside the op (`x * 0.5` is one node
     # that remembers 0.5, as for Values); numpy keeps the tensor's dtype (NEP 50). Anything
     # else goes through `binary`, which promotes as PyTorch does.
     def __add__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return apply(ops.Add, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.AddConst, (self,), other)
@@ -511,10 +566,10 @@ class Tensor(Node):
         return binary(ops.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return apply(ops.Sub, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
-            return apply(ops.AddConst, (self,), -other)    # x + (-c) == x - c exactly
+            return apply(ops.SubConst, (self,), other)
         return binary(ops.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
@@ -523,7 +578,7 @@ class Tensor(Node):
         return binary(ops.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return apply(ops.Mul, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.MulConst, (self,), other)
@@ -535,7 +590,7 @@ class Tensor(Node):
         return binary(ops.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other._data.dtype is self._data.dtype \
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype \
                 and self._data.dtype.kind == "f":
             return apply(ops.Div, (self, other))
         return binary(ops.Div, self, other)
@@ -552,6 +607,8 @@ class Tensor(Node):
         return binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.RPowConst, (self,), other)
         return binary(ops.Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -613,6 +670,32 @@ class Tensor(Node):
         inplace(self, ops.SetItem, value, index)
 
 
+def _ufunc_table() -> dict[str, Callable]:
+    """numpy ufunc name -> how minigrad computes it on tensors (operators and functions)."""
+    def t(x: Any) -> Tensor:
+        return x if isinstance(x, Tensor) else _constant(x, None)
+
+    table: dict[str, Callable] = {
+        "add": lambda a, b: t(a) + b, "subtract": lambda a, b: t(a) - b,
+        "multiply": lambda a, b: t(a) * b, "true_divide": lambda a, b: t(a) / b,
+        "divide": lambda a, b: t(a) / b, "power": lambda a, b: t(a) ** b,
+        "matmul": lambda a, b: t(a) @ b, "negative": lambda a: -t(a),
+        "floor_divide": lambda a, b: t(a) // b, "remainder": lambda a, b: t(a) % b,
+        "less": lambda a, b: t(a) < b, "less_equal": lambda a, b: t(a) <= b,
+        "greater": lambda a, b: t(a) > b, "greater_equal": lambda a, b: t(a) >= b,
+        "equal": lambda a, b: t(a) == b, "not_equal": lambda a, b: t(a) != b,
+    }
+    for name, method in (("absolute", "abs"), ("exp", "exp"), ("log", "log"),
+                         ("sqrt", "sqrt"), ("tanh", "tanh"), ("sin", "sin"), ("cos", "cos"),
+                         ("log1p", "log1p"), ("expm1", "expm1"), ("sign", "sign"),
+                         ("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
+                         ("isnan", "isnan"), ("isfinite", "isfinite"), ("isinf", "isinf")):
+        table[name] = (lambda m: lambda a: getattr(t(a), m)())(method)
+    table["maximum"] = lambda a, b: t(a).maximum(t(b))
+    table["minimum"] = lambda a, b: t(a).minimum(t(b))
+    return table
+
+
 def zero_grads(params: Any, set_to_none: bool = True) -> None:
     """Reset the gradients of `params`: to None (default), or to zeros in place (what
     `Module.zero_grad` and `Optimizer.zero_grad` do)."""
@@ -641,6 +724,7 @@ class _HookHandle:
 
 
 _new = object.__new__
+_UFUNCS = _ufunc_table()
 
 
 def _sent_once(share: Any, shares: tuple) -> bool:
@@ -865,31 +949,37 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
     view also rewrites its base's graph (CopySlices); a leaf that requires grad may only be
     changed under `no_grad` (or through `.data`).
     """
-    others = () if other is None else (other,) if not isinstance(other, tuple) else other
-    others = tuple(o if isinstance(o, Tensor) else _constant(o, _operand_dtype(t, o))
-                   for o in others)
+    if other is None:
+        others: tuple = ()
+    elif type(other) is tuple:
+        others = tuple(o if isinstance(o, Tensor) else _constant(o, _operand_dtype(t, o))
+                       for o in other)
+    elif isinstance(other, Tensor):
+        others = (other,)
+    else:
+        others = (_constant(other, _operand_dtype(t, other)),)
     dt = t._data.dtype
-    grad_on = STATE.grad_enabled
-    record_it = grad_on and op.differentiable and (t._rg or any(o._rg for o in others))
-    view = t._view
-    if grad_on and (t._rg or record_it):
-        _check_inplace_allowed(t, view)
-    ins = [t._data] + [o._data for o in others]
     if op is not ops.SetItem:
-        result = dtypes.result_type(t, *others, default_float=_default_dtype)
-        if op is ops.Div and result.kind != "f":
-            result = _default_dtype
-        if dtypes.category(result) > dtypes.category(dt):
-            raise RuntimeError(f"result type {dtypes.scalar_name(result)} can't be cast to "
-                               f"the desired output type {dtypes.scalar_name(dt)}")
-    needs = (t._rg,) + tuple(o._rg for o in others)
+        for o in others:
+            if o._data.dtype != dt:           # promotion may not widen t's category
+                _check_castable(t, op, others)
+                break
+    if STATE.grad_enabled:
+        record_it = op.differentiable and (t._rg or any(o._rg for o in others))
+        if t._rg or record_it:
+            _check_inplace_allowed(t, t._view)
+    else:
+        record_it = False
     private = None
-    if record_it and op.reads(needs)[0]:
-        private = _wrap(t._data.copy())       # the rule reads t's old value: keep a copy
-    _write(t, op, ins, saved)
-    when = bump(t._ver if t._ver is not None else _new_version(t))
     if record_it:
-        if view is not None:
+        needs = (t._rg,) + tuple(o._rg for o in others)
+        if op.reads(needs)[0]:
+            private = _wrap(t._data.copy())   # the rule reads t's old value: keep a copy
+    _write(t, op, t._data, others, saved)
+    ver = t._ver
+    when = bump(ver if ver is not None else _new_version(t))
+    if record_it:
+        if t._view is not None:
             _rebase_view(t, op, others, saved, needs, when, private)
         else:
             _rebase(t, op, others, saved, needs, when, private)
@@ -897,6 +987,18 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
     if STATE.tracer is not None:
         STATE.tracer.record_inplace(t, op, others, saved)
     return t
+
+
+def _check_castable(t: Tensor, op: type[ops.Op], others: tuple) -> None:
+    """PyTorch's rule: an in-place result may not be of a higher category than the tensor
+    (a float result into an integer tensor, an integer into a bool tensor)."""
+    dt = t._data.dtype
+    result = dtypes.result_type(t, *others, default_float=_default_dtype)
+    if op is ops.Div and result.kind != "f":
+        result = _default_dtype
+    if dtypes.category(result) > dtypes.category(dt):
+        raise RuntimeError(f"result type {dtypes.scalar_name(result)} can't be cast to "
+                           f"the desired output type {dtypes.scalar_name(dt)}")
 
 
 def _operand_dtype(t: Tensor, o: Any) -> Any:
@@ -939,22 +1041,30 @@ def _check_inplace_allowed(t: Tensor, view: _ViewOf | None) -> None:
                            "outside (if you want the inplace to be tracked).")
 
 
-def _write(t: Tensor, op: type[ops.Op], ins: list, saved: Any) -> None:
-    """Compute `op` on `ins` into `t`'s storage (a ufunc with out=, else forward + copy)."""
-    out = t._data
+def _write(t: Tensor, op: type[ops.Op], out: np.ndarray, others: tuple, saved: Any) -> None:
+    """Compute `op` on (t, *others) into `t`'s storage `out` (a ufunc with out=, the op's own
+    `inplace`, else forward and a copy)."""
     try:
         if not out.flags.writeable:
             raise _ReadOnly
-        if op.ufunc is not None and saved is None and all(x.dtype == out.dtype for x in ins):
-            op.ufunc(*ins, out=out)
-        elif hasattr(op, "inplace"):
+        if op.ufunc is not None and saved is None:
+            if not others:
+                op.ufunc(out, out=out)
+                return
+            if len(others) == 1:
+                b = others[0]._data
+                if b.dtype == out.dtype:
+                    op.ufunc(out, b, out=out)
+                    return
+        ins = [out] + [o._data for o in others]
+        if hasattr(op, "inplace"):
             op.inplace(out, ins, saved)
-        else:
-            result = op.forward(ins, saved)
-            if np.shape(result) != out.shape:
-                raise ValueError(f"output with shape {list(out.shape)} doesn't match the "
-                                 f"broadcast shape {list(np.shape(result))}")
-            np.copyto(out, result, casting="unsafe")
+            return
+        result = op.forward(ins, saved)
+        if np.shape(result) != out.shape:
+            raise ValueError(f"output with shape {list(out.shape)} doesn't match the "
+                             f"broadcast shape {list(np.shape(result))}")
+        np.copyto(out, result, casting="unsafe")
     except _ReadOnly:
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the "
@@ -962,9 +1072,9 @@ def _write(t: Tensor, op: type[ops.Op], ins: list, saved: Any) -> None:
     except ValueError as err:
         text = str(err)
         if "non-broadcastable output" in text or "broadcast shape" in text:
-            shapes = [list(np.shape(x)) for x in ins]
+            shapes = [out.shape] + [o._data.shape for o in others]
             raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the "
-                               f"broadcast shape {list(np.broadcast_shapes(*map(tuple, shapes)))}"
+                               f"broadcast shape {list(np.broadcast_shapes(*shapes))}"
                                ) from None
         raise RuntimeError(f"{op.name}_: {text}") from None
 

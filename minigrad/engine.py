@@ -259,6 +259,10 @@ class Node:
         """The op's text for pictures: "*", "* 2", "sum(dim=0)"; "" for a leaf."""
         return "" if self._op is None else self._op.describe(self._saved)
 
+    def rule(self) -> str:
+        """The op's local derivative as text ("d(a*b)/da = b, ..."); "" for a leaf."""
+        return "" if self._op is None else self._op.rule
+
     def expression(self, args: list[str]) -> str:
         """How this node is computed from its parents' names: "x*w", "mean(x, dim=0)"."""
         if self._op is None:

@@ -211,7 +211,7 @@ def _leaf(root: Value, name: str) -> Value | None:
     from .viz.draw import walk
 
     for node in walk(root):
-        if node._op is None and node.label == name:
+        if not node.op and node.label == name:
             return node
     return None
 

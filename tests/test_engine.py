@@ -210,7 +210,7 @@ def test_op_and_parents():
 @pytest.mark.parametrize(
     "make,op,const",
     [(lambda t: t * 2.0, "mul", 2.0), (lambda t: 2.0 * t, "mul", 2.0),
-     (lambda t: t - 2.0, "add", -2.0), (lambda t: 2.0 - t, "sub", 2.0),
+     (lambda t: t - 2.0, "sub", 2.0), (lambda t: 2.0 - t, "sub", 2.0),
      (lambda t: t + 2, "add", 2), (lambda t: t ** 0.5, "pow", 0.5)],
     ids=["mul", "rmul", "sub", "rsub", "add_int", "pow"],
 )

@@ -50,7 +50,7 @@ def mlp_like(rng):
     for i, w in enumerate((w1, w2, w3, w3b)):
         with scope(str(i), "Block"):
             h = h @ w
-            h = ((h - h.mean(axis=0)) / (h.var(axis=0) + 1e-5).sqrt()).relu()
+            h = ((h - h.mean(dim=0)) / (h.var(dim=0, correction=0) + 1e-5).sqrt()).relu()
     out = h @ w4
     return (out * out).mean()
 
@@ -73,7 +73,7 @@ def test_one_page_with_one_inline_svg_and_the_steps(tmp_path):
     assert len(data["steps"]) == len(steps) == 6
     p = plan(root)
     assert [s["node"] for s in data["steps"]] == [p.value_id(s.node) for s in steps]
-    assert data["steps"][1]["expr"] == "n = xw + b"
+    assert data["steps"][1]["expr"] == "n = xw+b"
     assert data["steps"][1]["rule"] == "d(a+b)/da = 1, d(a+b)/db = 1"
     assert [name for name, _ in data["steps"][2]["sends"]] == ["x", "w"]
     # the page does not touch the graph: backward still works afterwards
@@ -189,7 +189,7 @@ def test_next_button_and_arrow_keys_step_through(tmp_path, open_page):
 
     page.click("#next")
     text = panel.inner_text()
-    assert "Step 2 of 6" in text and "n = xw + b" in text
+    assert "Step 2 of 6" in text and "n = xw+b" in text
     assert "d(a+b)/da = 1, d(a+b)/db = 1" in text
     assert "\u2192 xw" in text and "\u2192 b" in text
     assert marked(page, "node.current") == sorted([ids["n"], ids["n"] + "_op"])
@@ -200,7 +200,7 @@ def test_next_button_and_arrow_keys_step_through(tmp_path, open_page):
     page.locator("#graph").focus()
     page.keyboard.press("ArrowRight")
     text = panel.inner_text()
-    assert "Step 3 of 6" in text and "xw = x * w" in text
+    assert "Step 3 of 6" in text and "xw = x*w" in text
     assert marked(page, "node.current") == sorted([ids["xw"], ids["xw"] + "_op"])
     assert grad_label(page, ids["x"]) == "grad -1.4999"
     assert grad_label(page, ids["w"]) == "grad 1.0000"

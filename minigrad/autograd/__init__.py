@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import detect_anomaly, enable_grad, no_grad, run_backward, set_grad_enabled
 from .._tensor import Tensor, _seed, _wrap
+from ..engine import detect_anomaly, enable_grad, no_grad, run_backward, set_grad_enabled
 
 __all__ = ["GradcheckError", "backward", "detect_anomaly", "enable_grad", "grad", "gradcheck",
            "gradgradcheck", "no_grad", "set_detect_anomaly", "set_grad_enabled"]

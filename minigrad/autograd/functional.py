@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import enable_grad
 from .._tensor import Tensor, _wrap
+from ..engine import enable_grad
 from . import grad
 
 

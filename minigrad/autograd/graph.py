@@ -33,6 +33,8 @@ class GradFn:
         out = []
         for parent, need in zip(node.parents, node._needs):
             out.append((_of(parent) if need else None, 0))
+        if node._op.wrapped_number:
+            out.append((None, 0))
         return tuple(out)
 
     @property
@@ -78,7 +80,7 @@ def _of(node: Any) -> GradFn:
     if node._op is None:
         fn = AccumulateGrad(node)
     else:
-        fn = _cls(node._op.node_name(node._saved))(node)
+        fn = _cls(node._op.grad_fn_name(node))(node)
     _LIVE[key] = fn
     return fn
 

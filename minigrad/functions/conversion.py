@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import dtypes
 from .._bind import export
+from .._tensor import Tensor, cast
 from ..device import check_device
 from ..device import device as device_cls
-from .._tensor import Tensor, cast
 
 _LEGACY = {"torch.FloatTensor": "float32", "torch.DoubleTensor": "float64",
            "torch.LongTensor": "int64", "torch.IntTensor": "int32", "torch.BoolTensor": "bool",

@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import dtypes
 from .._bind import export
-from ..device import check_device
 from .._tensor import Tensor, _wrap, as_array, default_float
+from ..device import check_device
 from ._args import shape_args
 
 

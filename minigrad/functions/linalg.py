@@ -5,6 +5,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes, ops
 from .._bind import export
 from .._tensor import Tensor, apply, binary, cast, default_float
@@ -143,7 +145,13 @@ def linear(input: Any, weight: Tensor, bias: Any = None) -> Tensor:
     if bias is None:
         return apply(ops.Linear, (x, w))
     b = as_tensor_arg(bias, w)
-    if b._data.shape != (w._data.shape[0],):
-        raise RuntimeError(f"linear: bias of shape {tuple(b._data.shape)} does not match weight "
-                           f"of shape {tuple(w._data.shape)} (expected ({w._data.shape[0]},))")
+    if b._data.shape != (w._data.shape[0],):        # a bias that broadcasts, as addmm's
+        out_shape = x._data.shape[:-1] + (w._data.shape[0],)
+        try:
+            if np.broadcast_shapes(b._data.shape, out_shape) != out_shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"linear: the bias of shape {list(b._data.shape)} does not "
+                               f"broadcast to the output's shape {list(out_shape)}") from None
+        return apply(ops.Linear, (x, w)) + cast(b, w._data.dtype)
     return apply(ops.Linear, (x, w, cast(b, w._data.dtype)))

@@ -112,7 +112,10 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
 @export
 def add(input: Any, other: Any, alpha: Any = 1, out: Any = None) -> Tensor:
     """input + alpha * other"""
-    return input + (other if alpha == 1 else other * alpha)
+    if alpha == 1:
+        return input + other
+    a, b = _promoted(input, other)
+    return apply(ops.Add, (a, b), float(alpha))
 
 
 @export("sub", "subtract")
@@ -428,12 +431,18 @@ for _name, _fn in (("sign_", np.sign), ("floor_", np.floor), ("ceil_", np.ceil),
 
 @export(function=False)
 def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    return inplace(self, ops.Add, other if alpha == 1 else other * alpha)
+    """self += alpha * other, in place (one op: PyTorch's add with alpha)"""
+    if alpha == 1:
+        return inplace(self, ops.Add, other)
+    return inplace(self, ops.Add, other, float(alpha))
 
 
 @export(function=False)
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    return inplace(self, ops.Sub, other if alpha == 1 else other * alpha)
+    """self -= alpha * other, in place"""
+    if alpha == 1:
+        return inplace(self, ops.Sub, other)
+    return inplace(self, ops.Add, other, -float(alpha))
 
 
 @export("mul_", "multiply_", function=False)

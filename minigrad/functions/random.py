@@ -17,8 +17,8 @@ import numpy as np
 from .. import dtypes, ops
 from .._bind import export
 from .._tensor import Tensor, _wrap, default_float, inplace
-from .creation import _dtype, _finish
 from ._args import shape_args
+from .creation import _dtype, _finish
 
 DEFAULT_SEED = 67280421310721     # the seed a fresh process starts from (PyTorch's default)
 

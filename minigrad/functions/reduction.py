@@ -26,6 +26,12 @@ values_indices = {name: namedtuple(name, ["values", "indices"])
 histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 
 
+def _no_out(out: Any, what: str) -> None:
+    """`out=` is accepted for numpy's wrappers (np.sum(t) passes out=None), but only None."""
+    if out is not None:
+        raise TypeError(f"{what}: out= is not supported (minigrad returns new tensors)")
+
+
 def _dk(x: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any, what: str
         ) -> tuple[tuple[int, ...] | None, bool]:
     d = dim if axis is None else pick(what, dim, axis, "dim", "axis")
@@ -35,8 +41,9 @@ def _dk(x: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any, what: str
 
 @export
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,  # noqa: A001
-        axis: Any = None, keepdims: Any = None) -> Tensor:
+        axis: Any = None, keepdims: Any = None, out: Any = None) -> Tensor:
     """Sum over `dim` (all dims when None)."""
+    _no_out(out, "sum")
     x = input
     if type(dim) is int and axis is None and keepdims is None and x._data.dtype.kind == "f" \
             and dtype is None and -x._data.ndim <= dim < x._data.ndim:
@@ -57,8 +64,9 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
 
 @export
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
-         axis: Any = None, keepdims: Any = None) -> Tensor:
+         axis: Any = None, keepdims: Any = None, out: Any = None) -> Tensor:
     """Average over `dim` (one node; NaN when there is nothing to average)."""
+    _no_out(out, "mean")
     x = input
     if dtype is not None:
         x = x.to(dtype)
@@ -146,15 +154,21 @@ def _extreme(input: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any, la
         from .pointwise import maximum, minimum
         return (maximum if largest else minimum)(input, dim)
     op = ops.Max if largest else ops.Min
-    if dim is None and axis is None:
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    if isinstance(dim, tuple | list):           # several dims: the values only, as amax
+        return apply(op, (input,), (dims(dim, input._data.ndim, what), builtins.bool(keepdim)))
+    if dim is None:
         if input._data.size == 0:
             raise RuntimeError(f"{what}(): Expected reduction dim to be specified for "
                                f"input.numel() == 0. Specify the reduction dim with the 'dim' "
                                f"argument.")
         return apply(op, (input,), (None, False))
-    d = one_dim(dim if axis is None else axis, input._data.ndim, what)
-    k = builtins.bool(keepdim if keepdims is None else keepdims)
-    return _pick_along(input, _arg_extreme(input._data, d, largest), d, k, what)
+    d = one_dim(dim, input._data.ndim, what)
+    return _pick_along(input, _arg_extreme(input._data, d, largest), d, builtins.bool(keepdim),
+                       what)
 
 
 def _arg_extreme(a: np.ndarray, d: int, largest: bool) -> np.ndarray:
@@ -171,17 +185,20 @@ def _pick_along(x: Tensor, index: np.ndarray, d: int, keepdim: bool, what: str) 
 
 @export
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
-        keepdims: Any = None) -> Any:
+        keepdims: Any = None, out: Any = None) -> Any:
     """max(x): the largest element (ties share the gradient); max(x, dim): (values,
     indices) of the first largest along dim (the gradient goes to that index); max(x, y):
-    elementwise maximum."""
+    elementwise maximum. `axis=`/`keepdims=` are aliases of dim/keepdim; a tuple of dims
+    gives the values only (as amax)."""
+    _no_out(out, "max")
     return _extreme(input, dim, keepdim, axis, keepdims, True, "max")
 
 
 @export
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
-        keepdims: Any = None) -> Any:
+        keepdims: Any = None, out: Any = None) -> Any:
     """min(x), min(x, dim) -> (values, indices), min(x, y): as `max`."""
+    _no_out(out, "min")
     return _extreme(input, dim, keepdim, axis, keepdims, False, "min")
 
 

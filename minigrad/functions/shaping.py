@@ -17,7 +17,6 @@ import numpy as np
 
 from .. import dtypes, ops
 from .._bind import export
-from ..engine import STATE
 from .._tensor import (
     Tensor,
     Version,
@@ -28,6 +27,7 @@ from .._tensor import (
     inplace,
     to_index,
 )
+from ..engine import STATE
 from ._args import as_tensor_arg, one_dim, shape_args
 from ._args import dims as dim_tuple
 
@@ -226,9 +226,16 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 
 @export("transpose", "swapaxes", "swapdims")
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """dims dim0 and dim1 swapped (a view)."""
+def transpose(input: Tensor, *dims: Any) -> Tensor:
+    """transpose(dim0, dim1): those two dims swapped (a view). numpy's spellings are
+    accepted where they cannot mean anything else: no dims reverses them all, as many dims
+    as the tensor has permutes it."""
     nd = input._data.ndim
+    if len(dims) != 2:
+        if not dims:
+            return apply(ops.Transpose, (input,), tuple(range(nd - 1, -1, -1)))
+        return permute(input, *dims)
+    dim0, dim1 = dims
     if nd == 0:
         return input
     a, b = one_dim(dim0, nd, "transpose"), one_dim(dim1, nd, "transpose")

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import no_grad
 from .._tensor import Tensor
+from ..engine import no_grad
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",

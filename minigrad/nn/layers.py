@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, get_default_dtype
 from ..engine import no_grad
 from ..functions.random import rng_of
-from .._tensor import Tensor, get_default_dtype
 from . import functional as F
 from . import init
 from .modules import Module, Parameter
@@ -129,15 +129,18 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         d = self.__dict__                 # the registries, read directly (a hot path)
+        nd = x._data.ndim if isinstance(x, Tensor) else np.ndim(x)
+        if nd not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {nd}D input)")
         buffers, params = d["_buffers"], d["_parameters"]
         momentum, training = d["momentum"], d["training"]
         factor = 0.0 if momentum is None else momentum
         count = buffers["num_batches_tracked"]
         if training and d["track_running_stats"] and count is not None:
             # checked before counting, so a rejected batch leaves the counter alone
-            shape = x.shape
+            shape = x._data.shape
             n = shape[0] * (shape[2] if len(shape) == 3 else 1)
-            if len(shape) in (2, 3) and n > 1:
+            if n > 1:
                 count.add_(1)             # in place, as PyTorch's
                 if momentum is None:
                     factor = 1.0 / int(count._data)
@@ -245,7 +248,7 @@ class Dropout(Module):
         self.generator = rng_of(generator) if generator is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.generator)
+        return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -24,8 +24,10 @@ from .arithmetic import (
     PowConst,
     RDivConst,
     Remainder,
+    RPowConst,
     RSubConst,
     Sub,
+    SubConst,
 )
 from .base import (
     Op,
@@ -86,8 +88,8 @@ __all__ = [
     "Cumsum", "Div", "Einsum", "Erf", "Exp", "Expand", "Expm1", "Flip", "Gather", "GetItem",
     "Linear", "Log", "Log1p", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum", "Mul",
     "MulConst", "Neg", "NoGrad", "Norm", "Op", "Pow", "PowConst", "Prod", "RDivConst",
-    "RSubConst", "Reciprocal", "Remainder", "Relu", "Reshape", "Roll", "Scatter", "ScatterAdd", "SetItem",
-    "Sigmoid", "Sin", "Sqrt", "Std", "Sub", "Sum", "Tanh", "Transpose", "Tri", "Where",
-    "ZeroGrad", "apply_like", "basic_index", "count", "expand", "fill_where", "full_index",
-    "kept_shape", "raw", "scatter", "spread", "sum_to", "view_of",
+    "RPowConst", "RSubConst", "Reciprocal", "Relu", "Remainder", "Reshape", "Roll", "Scatter",
+    "ScatterAdd", "SetItem", "Sigmoid", "Sin", "Sqrt", "Std", "Sub", "SubConst", "Sum", "Tanh",
+    "Transpose", "Tri", "Where", "ZeroGrad", "apply_like", "basic_index", "count", "expand",
+    "fill_where", "full_index", "kept_shape", "raw", "scatter", "spread", "sum_to", "view_of",
 ]

@@ -10,18 +10,33 @@ from .base import Op, atom, cross, fill_where, fmt_number, log, nothing, raw, su
 
 
 class Add(Op):
-    """out = a + b;  da = g,  db = g"""
+    """out = a + b (or a + alpha * b, PyTorch's `add(a, b, alpha=...)`);  da = g,
+    db = g (times alpha)"""
     name, rule, symbol, infix = "add", "d(a+b)/da = 1, d(a+b)/db = 1", "+", True
     uses_inputs = False
     ufunc = np.add
 
     @staticmethod
-    def forward(ins, saved):
-        return ins[0] + ins[1]
+    def forward(ins, alpha):
+        return ins[0] + ins[1] if alpha is None else ins[0] + ins[1] * alpha
 
     @staticmethod
-    def backward(g, out, ins, saved, needs):
-        return g, g
+    def inplace(target, ins, alpha):
+        np.add(target, ins[1] * alpha, out=target, casting="unsafe")
+
+    @staticmethod
+    def backward(g, out, ins, alpha, needs):
+        return g, (g if alpha is None else g * alpha)
+
+    @classmethod
+    def describe(cls, alpha):
+        return "+" if alpha is None else f"+ {fmt_number(alpha)} *"
+
+    @classmethod
+    def expression(cls, args, alpha):
+        if alpha is None:
+            return f"{atom(args[0])}+{atom(args[1])}"
+        return f"{atom(args[0])}+{fmt_number(alpha)}*{atom(args[1])}"
 
 
 class Sub(Op):
@@ -117,6 +132,7 @@ class AddConst(Op):
     name, rule = "add", "d(a+c)/da = 1"
     grad_fn = "AddBackward0"
     uses_inputs = False
+    wrapped_number = True
 
     @staticmethod
     def forward(ins, c):
@@ -135,11 +151,36 @@ class AddConst(Op):
         return atom(args[0]) + cls.describe(c).replace(" ", "")
 
 
+class SubConst(Op):
+    """out = a - c for a number c kept by the node;  da = g"""
+    name, rule = "sub", "d(a-c)/da = 1"
+    grad_fn = "SubBackward0"
+    uses_inputs = False
+    wrapped_number = True
+
+    @staticmethod
+    def forward(ins, c):
+        return ins[0] - c
+
+    @staticmethod
+    def backward(g, out, ins, c, needs):
+        return (g,)
+
+    @classmethod
+    def describe(cls, c):
+        return f"- {fmt_number(c)}"
+
+    @classmethod
+    def expression(cls, args, c):
+        return f"{atom(args[0])}-{fmt_number(c)}"
+
+
 class MulConst(Op):
     """out = a * c for a number c kept by the node;  da = g * c"""
     name, rule = "mul", "d(a*c)/da = c"
     grad_fn = "MulBackward0"
     uses_inputs = False
+    wrapped_number = True
 
     @staticmethod
     def forward(ins, c):
@@ -207,6 +248,31 @@ class RDivConst(Op):
     @classmethod
     def expression(cls, args, c):
         return f"{fmt_number(c)}/{atom(args[0])}"
+
+
+class RPowConst(Op):
+    """out = c ** a for a number c kept by the node;  da = g * out * log(c)"""
+    name, rule = "pow", "d(c^a)/da = c^a log(c)"
+    grad_fn = "PowBackward2"
+    uses_inputs = False
+    reads_output = True
+
+    @staticmethod
+    def forward(ins, c):
+        return c ** ins[0]
+
+    @staticmethod
+    def backward(g, out, ins, c, needs):
+        return (g * out * math.log(c) if c > 0 else g * out * float("nan") if c < 0
+                else g * 0.0,)
+
+    @classmethod
+    def describe(cls, c):
+        return f"{fmt_number(c)} **"
+
+    @classmethod
+    def expression(cls, args, c):
+        return f"{fmt_number(c)}**{atom(args[0])}"
 
 
 class PowConst(Op):

@@ -78,6 +78,8 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     axes, keepdims, reshape = _broadcast_axes(x.shape, shape)
     if type(x) is np.ndarray:           # the ufunc itself: ndarray.sum adds a Python layer
         x = _add_reduce(x, axes, None, None, keepdims)
+        if type(x) is not np.ndarray:   # a full sum gives a numpy scalar: keep an array
+            x = np.asarray(x)
     else:
         x = x.sum(axis=axes, keepdims=keepdims)
     return x.reshape(shape) if reshape else x
@@ -271,10 +273,20 @@ class Op:
             return f"{cls.name}({inner}, {params})" if params else f"{cls.name}({inner})"
         return f"{cls.name}({inner})"
 
+    # A Python number kept by the node (x * 2.0): PyTorch's node lists it as an input too,
+    # so its next_functions end with (None, 0).
+    wrapped_number = False
+
     @classmethod
     def node_name(cls, saved: Any) -> str:
         """PyTorch's name for this op's backward node, e.g. "MulBackward0"."""
         return cls.grad_fn or cls.name.capitalize() + "Backward0"
+
+    @classmethod
+    def grad_fn_name(cls, node: Any) -> str:
+        """The backward node's name for this node (ops whose name depends on the input
+        shapes override it)."""
+        return cls.node_name(node._saved)
 
 
 def cross(needs: tuple) -> tuple[bool, bool]:

@@ -19,6 +19,12 @@ class MatMul(Op):
     grad_fn = "MmBackward0"
     reads = staticmethod(cross)
 
+    @classmethod
+    def grad_fn_name(cls, node):
+        nd = tuple(getattr(p, "_data", None).ndim for p in node._parents)
+        return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0",
+                (3, 3): "BmmBackward0"}.get(nd, "UnsafeViewBackward0")
+
     @staticmethod
     def forward(ins, saved):
         return ins[0] @ ins[1]
@@ -55,6 +61,12 @@ class Linear(Op):
     """
     name, rule = "linear", "d(x@W^T+b)/dx = W, /dW = x, /db = 1"
     grad_fn = "AddmmBackward0"
+
+    @classmethod
+    def grad_fn_name(cls, node):
+        if node._parents[0]._data.ndim != 2:
+            return "ViewBackward0"
+        return "AddmmBackward0" if len(node._parents) == 3 else "MmBackward0"
 
     @staticmethod
     def reads(needs):

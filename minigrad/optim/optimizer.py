@@ -1,10 +1,12 @@
-"""Optimizers: SGD (momentum, Nesterov), Adam (AMSGrad) and AdamW, with PyTorch's update rules.
+"""The optimizer base: parameter groups, per-parameter state, zero_grad, state dicts.
 
-`step()` updates each parameter's `.data` in place with numpy (no graph is recorded) and skips
-parameters whose `.grad` is None. `params` is an iterable of Tensors, or of dicts (parameter
-groups: {"params": [...], "lr": ..., ...}; missing options take the optimizer's defaults).
-`state_dict()` has PyTorch's layout:
-    {"state": {index: {name: array or number}}, "param_groups": [{..., "params": [indices]}]}
+`step()` updates each parameter in place with the Tensor's in-place ops under `no_grad` (as
+PyTorch's optimizers do: each update bumps the parameter's version, so a backward through a
+graph that saved the old value raises instead of computing with the new one, and
+`minigrad.compile` sees the update as ops), skipping parameters whose `.grad` is None.
+`params` is an iterable of Tensors, or of dicts (parameter groups: {"params": [...], "lr": ...,
+...}; missing options take the optimizer's defaults). `state_dict()` has PyTorch's layout:
+    {"state": {index: {name: tensor or number}}, "param_groups": [{..., "params": [indices]}]}
 with parameters numbered across groups in order.
 """
 
@@ -12,25 +14,19 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from .engine import enable_grad
-from ._tensor import Tensor, zero_grads
+from .._tensor import Tensor, _wrap, zero_grads
+from ..engine import enable_grad, no_grad
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
-
-
-def _grad_array(p: Tensor) -> np.ndarray | None:
-    g = p.grad
-    if g is None:
-        return None
-    return g.data if isinstance(g, Tensor) else g
+__all__ = ["Optimizer"]
 
 
-def _number(v: Any, name: str) -> float:
+def number(v: Any, name: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
         raise ValueError(f"Invalid {name}: {v!r} (a number is expected)")
     return float(v)
@@ -41,7 +37,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
@@ -94,19 +90,22 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            self._step_group(group)
+        with no_grad():
+            for group in self.param_groups:
+                self._step_group(group)
         return loss
 
     def _step_group(self, group: dict[str, Any]) -> None:
-        """Update every parameter of `group` that has a gradient."""
+        """Update every parameter of `group` that has a gradient (under no_grad)."""
+        state = self.state
         for p in group["params"]:
-            g = _grad_array(p)
+            g = p._grad
             if g is not None:
-                self._update(p, g, group, self.state.setdefault(p, {}))
+                self._update(p, g, group, state[p])
 
-    def _update(self, p: Tensor, g: np.ndarray, group: dict[str, Any],
+    def _update(self, p: Tensor, g: Tensor, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
+        """The update rule of one parameter (subclasses), with Tensor ops."""
         raise NotImplementedError
 
     # ---- state dicts --------------------------------------------------------------------
@@ -129,13 +128,13 @@ class Optimizer:
             for p in group["params"]:
                 s = self.state.get(p)
                 if s:
-                    state[index[id(p)]] = {k: np.array(v, copy=True) if isinstance(v, np.ndarray)
-                                           else v for k, v in s.items()}
+                    state[index[id(p)]] = dict(s)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore options and state saved by `state_dict()` (arrays are copied and cast to
-        each parameter's dtype). The groups must have the same sizes as this optimizer's."""
+        """Restore options and state saved by `state_dict()` (tensors and arrays are copied,
+        per-parameter ones cast to the parameter's dtype). The groups must have the same sizes
+        as this optimizer's."""
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, the "
@@ -149,20 +148,22 @@ class Optimizer:
         for saved, group in zip(saved_groups, self.param_groups):
             for idx, p in zip(saved["params"], group["params"]):
                 by_index[int(idx)] = p
-        new_state: dict[Tensor, dict[str, Any]] = {}
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for idx, s in state_dict["state"].items():
             p = by_index.get(int(idx))
             if p is None:
                 continue
             entry = {}
             for k, v in s.items():
-                if isinstance(v, np.ndarray) and v.ndim > 0:
-                    if v.shape != p.shape:
+                arr = v._data if isinstance(v, Tensor) else v
+                if isinstance(arr, np.ndarray) and arr.ndim > 0:
+                    if arr.shape != p._data.shape:
                         raise ValueError(f"loaded state {k!r} of parameter {idx} has shape "
-                                         f"{v.shape}, the parameter has shape {p.shape}")
-                    entry[k] = np.array(v, dtype=p.dtype, copy=True)
-                elif isinstance(v, np.ndarray):
-                    entry[k] = v.item()
+                                         f"{arr.shape}, the parameter has shape "
+                                         f"{tuple(p._data.shape)}")
+                    entry[k] = _wrap(np.array(arr, dtype=p._data.dtype, copy=True))
+                elif isinstance(arr, np.ndarray):
+                    entry[k] = _wrap(np.array(arr, copy=True))
                 else:
                     entry[k] = v
             new_state[p] = entry
@@ -186,150 +187,3 @@ class Optimizer:
         return "\n".join(lines)
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent (PyTorch's rule). Per step, with g = grad:
-        g = g + weight_decay * p
-        b = g (first step) or momentum * b + (1 - dampening) * g
-        g = g + momentum * b (nesterov) or b
-        p = p - lr * g                  (maximize: p + lr * g)
-    """
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        lr = _number(group["lr"], "learning rate")
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr} (lr must be >= 0)")
-        if _number(group["momentum"], "momentum value") < 0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']} (must be >= 0)")
-        _number(group["dampening"], "dampening")
-        if _number(group["weight_decay"], "weight_decay value") < 0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']} "
-                             f"(must be >= 0)")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening "
-                             f"(got nesterov=True, momentum={group['momentum']}, "
-                             f"dampening={group['dampening']})")
-
-    def _step_group(self, group: dict[str, Any]) -> None:
-        """Plain SGD (no momentum, no weight decay, not maximize) is p -= lr * g with nothing
-        else per parameter; other groups take the general path."""
-        if group["momentum"] or group["weight_decay"] or group["maximize"]:
-            super()._step_group(group)
-            return
-        lr = group["lr"]
-        for p in group["params"]:
-            g = _grad_array(p)
-            if g is not None:
-                data = p.data                 # (`p.data -= ...` would run the setter too)
-                data -= lr * g
-
-    def _update(self, p: Tensor, g: np.ndarray, group: dict[str, Any],
-                state: dict[str, Any]) -> None:
-        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-        data = p.data
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            g = g + wd * data
-        if mu != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, dtype=data.dtype, copy=True)
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * g
-            g = g + mu * buf if group["nesterov"] else buf
-        data -= lr * g
-
-
-class Adam(Optimizer):
-    """Adam (Kingma and Ba), PyTorch's rule. Per step t, with g = grad:
-        g = g + weight_decay * p            (Adam: L2 penalty in the gradient)
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g^2
-        v_max = max(v_max, v)               (amsgrad; then v_max replaces v below)
-        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    """
-
-    _decoupled = False
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        lr = _number(group["lr"], "learning rate")
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr} (lr must be >= 0)")
-        if _number(group["eps"], "epsilon value") < 0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']} (must be >= 0)")
-        betas = group["betas"]
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas} (two numbers are expected)")
-        for i, b in enumerate(betas):
-            if not 0.0 <= _number(b, f"beta parameter at index {i}") < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b} (betas must be in "
-                                 f"[0, 1))")
-        group["betas"] = tuple(float(b) for b in betas)
-        if _number(group["weight_decay"], "weight_decay value") < 0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']} "
-                             f"(must be >= 0)")
-
-    def _update(self, p: Tensor, g: np.ndarray, group: dict[str, Any],
-                state: dict[str, Any]) -> None:
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
-        data = p.data
-        if group["maximize"]:
-            g = -g
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(data)
-            state["exp_avg_sq"] = np.zeros_like(data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(data)
-        if wd != 0:
-            if self._decoupled:
-                data *= 1 - lr * wd
-            else:
-                g = g + wd * data
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        if group["amsgrad"]:
-            vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(data))
-            np.maximum(vmax, v, out=vmax)
-            v = vmax
-        step_size = lr / (1 - beta1 ** t)
-        denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
-        denom += eps
-        data -= step_size * (m / denom)
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov and Hutter): before the Adam step
-        p = p * (1 - lr * weight_decay)
-    and the gradient itself is not changed. Default weight_decay = 1e-2.
-    """
-
-    _decoupled = True
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

@@ -27,8 +27,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..engine import Node, Scope
 from .._tensor import Tensor
+from ..engine import Node, Scope
 
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz / brew install graphviz / "
                 "https://graphviz.org/download/")
@@ -44,8 +44,6 @@ _FILL_BOX = "#fdf2d0"         # a collapsed scope
 _HOT = "#d9480f"              # the current step: node, and the edges carrying gradient
 _FILL_HOT = "#ffd8a8"
 
-_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@",
-               "neg": "neg"}
 
 
 class GraphvizNotFound(RuntimeError):
@@ -103,8 +101,8 @@ def _fmt_const(c: Any) -> str:
 def is_folded_constant(node: Node) -> bool:
     """A one-element constant Tensor leaf without a label (e.g. the `1e-5` of `var + 1e-5`):
     it is written into its consumer's op node instead of getting a box."""
-    return (isinstance(node, Tensor) and node._op is None and not node.requires_grad
-            and not node.label and node.size == 1)
+    return (isinstance(node, Tensor) and node.is_leaf and not node.requires_grad
+            and not node.label and node.numel() == 1)
 
 
 def walk(root: Node) -> list[Node]:
@@ -117,7 +115,7 @@ def walk(root: Node) -> list[Node]:
     seen.add(id(root))
     while stack:
         node, i = stack[-1]
-        parents = node._parents
+        parents = node.parents
         if i < len(parents):
             stack[-1] = (node, i + 1)
             parent = parents[i]
@@ -149,100 +147,35 @@ def _scope_matches(scope: Scope, patterns: Sequence[str]) -> bool:
 
 
 def op_text(node: Node) -> str:
-    """The op node's text: a symbol or name, with its constant or axis, e.g. "* 2",
-    "+ 1e-05", "** 2", "sum(axis=0)"."""
-    op = node._op
-    name = op.name
-    sym = _OP_SYMBOLS.get(name, name)
-    saved = node._saved
-    cls = op.__name__
-    if cls in _CONST_OPS:
-        return _const_text(cls, sym, node)
-    consts = [p for p in node._parents if is_folded_constant(p)]
-    if consts and len(node._parents) == 2:
-        c = _fmt_const(consts[0].data.item())
+    """The op node's text, as the op itself describes it ("* 2", "+ 1e-05", "** 2",
+    "sum(dim=0)"); a folded constant input is written in ("2 -", "- 2")."""
+    parents = node.parents
+    consts = [p for p in parents if is_folded_constant(p)]
+    text = node.describe()
+    if consts and len(parents) == 2:
+        c = _fmt_const(np.asarray(consts[0].data).item())
         # a constant on the left reads "2 -", on the right "- 2"
-        return f"{c} {sym}" if node._parents[0] is consts[0] else f"{sym} {c}"
+        return f"{c} {text}" if parents[0] is consts[0] else f"{text} {c}"
     if consts:                 # other ops: the inputs in order, constants written out
-        return sym + " (" + ", ".join(
-            _fmt_const(p.data.item()) if is_folded_constant(p) else "." for p in node._parents
-        ) + ")"
-    if cls in ("Sum", "Mean", "Max", "Min"):
-        if not isinstance(saved, tuple):
-            return name
-        axis, keepdims = saved
-        args = [] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]
-        if keepdims:
-            args.append("keepdims")
-        return f"{name}({', '.join(args)})" if args else name
-    if cls in ("Reshape", "Expand"):
-        return f"{name} {node.shape}"          # the new shape is the output's shape
-    if cls == "Transpose" and isinstance(saved, tuple):
-        return f"{name} {saved}"
-    return sym
+        return text + " (" + ", ".join(
+            _fmt_const(np.asarray(p.data).item()) if is_folded_constant(p) else "."
+            for p in parents) + ")"
+    return text
 
 
 def expr_text(node: Node, names: Mapping[int, str]) -> str:
-    """How the node was computed, with names: "#3 = x - #2", "y = tanh(#4)",
-    "#5 = sum(x, axis=0)", "x (leaf)"."""
+    """How the node was computed, with names: "#3 = x-#2", "y = tanh(#4)",
+    "#5 = sum(x, dim=0)", "x (leaf)"."""
     me = names.get(id(node), "?")
-    if node._op is None:
+    if not node.op:
         return f"{me} (leaf)"
 
     def arg(q: Node) -> str:
-        return _fmt_const(q.data.item()) if is_folded_constant(q) else names.get(id(q), "?")
+        if is_folded_constant(q):
+            return _fmt_const(np.asarray(q.data).item())
+        return names.get(id(q), "?")
 
-    args = [arg(q) for q in node._parents]
-    text = op_text(node)
-    sym = _OP_SYMBOLS.get(node.op)
-    cls = node._op.__name__
-    if cls in _CONST_OPS:
-        rhs = f"{text} {args[0]}" if _CONST_OPS[cls][0] == "left" else f"{args[0]} {text}"
-    elif sym and sym != "neg" and len(args) == 2:
-        rhs = f"{args[0]} {sym} {args[1]}"
-    elif node.op == "neg":
-        rhs = f"-{args[0]}"
-    elif cls in ("Sum", "Mean", "Max", "Min") and text.startswith(node.op + "("):
-        rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]}"      # sum(x, axis=0)
-    elif cls in ("Reshape", "Expand", "Transpose") and text != node.op:
-        rhs = f"{node.op}({', '.join(args)}, {text[len(node.op) + 1:]})"     # reshape(x, (2,))
-    else:
-        rhs = f"{node.op}({', '.join(args)})"
-    return f"{me} = {rhs}"
-
-
-def _nice(x: float) -> float | None:
-    """x rounded to 6 significant digits, if that is x (up to float noise)."""
-    r = float(f"{x:.6g}")
-    return r if math.isclose(r, x, rel_tol=1e-12, abs_tol=0.0) else None
-
-
-# Value ops that keep a number in `_saved`: which side of the input the number stands on,
-# and how to get the output again from (input, number).
-_CONST_OPS: dict[str, tuple[str, Any]] = {
-    "AddConst": ("right", lambda a, c: a + c),
-    "MulConst": ("right", lambda a, c: a * c),
-    "PowConst": ("right", lambda a, c: a ** c),
-    "RSubConst": ("left", lambda a, c: c - a),
-    "RDivConst": ("left", lambda a, c: c / a),
-}
-
-
-def _const_text(cls: str, sym: str, node: Node) -> str:
-    """ "* 2", "+ 0.0001", "** 2", "1 -" (for 1 - x); a multiplication by 1/7 (how Value
-    writes x / 7) reads "/ 7"."""
-    side = _CONST_OPS[cls][0]
-    c = node._saved
-    if not isinstance(c, int | float):
-        return f"c {sym}" if side == "left" else f"{sym} c"
-    c = float(c)
-    if side == "left":
-        return f"{_fmt_const(c)} {sym}"
-    if cls == "AddConst" and c < 0:
-        return f"- {_fmt_const(-c)}"                     # x - 3 is stored as x + (-3)
-    if cls == "MulConst" and c != 0 and _nice(c) is None and _nice(1.0 / c) is not None:
-        return f"/ {_fmt_const(1.0 / c)}"
-    return f"{sym} {_fmt_const(c)}"
+    return f"{me} = {node.expression([arg(q) for q in node.parents])}"
 
 
 def value_lines(node: Node, name: str, show_data: bool, show_grad: bool,
@@ -253,12 +186,13 @@ def value_lines(node: Node, name: str, show_data: bool, show_grad: bool,
     nothing yet), otherwise the node's own `.grad`."""
     lines = [name]
     if isinstance(node, Tensor):
-        shape = "scalar" if node.shape == () else str(node.shape)
-        lines.append(f"{shape} {node.dtype}")
+        shape = "scalar" if node.dim() == 0 else str(tuple(node.shape))
+        lines.append(f"{shape} {node.dtype.name}")
         if show_data:
             lines.append("data " + summarize(node.data))
         if show_grad and node.requires_grad:
-            lines.append("grad " + summarize(grad if use_grad else node.grad))
+            own = node.grad if node.is_leaf or node.retains_grad else None
+            lines.append("grad " + summarize(grad if use_grad else own))
     else:
         if show_data:
             lines.append("data " + fmt_number(node.data))
@@ -298,7 +232,7 @@ class Plan:
 
     def node_count(self) -> int:
         shown = [n for n in self.nodes if id(n) not in self.box_of]
-        return len(shown) + sum(1 for n in shown if n._op is not None) + len(self.boxes)
+        return len(shown) + sum(1 for n in shown if bool(n.op)) + len(self.boxes)
 
 
 def plan(root: Node, collapse: Sequence[str] = ()) -> Plan:
@@ -313,7 +247,7 @@ def plan(root: Node, collapse: Sequence[str] = ()) -> Plan:
     box_number: dict[Scope, int] = {}
     seen_scopes: set[Scope] = set()
     for n in nodes:
-        sc = n._scope
+        sc = n.scope
         if sc is None:
             continue
         chain = sc.path()
@@ -331,7 +265,7 @@ def plan(root: Node, collapse: Sequence[str] = ()) -> Plan:
                 p.box_size.append(0)
             b = box_number[s]
             p.box_of[id(n)] = b
-            p.box_size[b] += n._op is not None
+            p.box_size[b] += bool(n.op)
     return p
 
 
@@ -367,11 +301,11 @@ def step_marks(p: Plan, step: Any) -> Marks:
     if id(node) in p.box_of:
         return m
     i = p.index[id(node)]
-    if node._op is not None:
+    if bool(node.op):
         m.nodes.add(p.op_id(node))
         m.edges.add(f"e{i}_out")
         sent = {id(parent) for parent, _ in step.sends}
-        for j, parent in enumerate(node._parents):
+        for j, parent in enumerate(node.parents):
             if id(parent) in sent:
                 m.edges.add(f"e{i}_{j}")
     return m
@@ -413,7 +347,7 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
                                 grads.get(n), use_grad=True)
         else:
             lines = value_lines(n, p.names[id(n)], show_data, show_grad)
-        if n._op is not None:
+        if bool(n.op):
             fill, kind = _FILL_VALUE, "value"
         elif n.requires_grad:
             fill, kind = _FILL_LEAF, "value leaf"
@@ -423,9 +357,9 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
                  "margin": "0.14,0.05", "id": f"n{i}", "class": kind}
         if n is root:
             attrs["penwidth"] = "2"
-        add(n._scope, f"n{i}", lines, attrs)
-        if n._op is not None:
-            add(n._scope, f"n{i}_op", [op_text(n)],
+        add(n.scope, f"n{i}", lines, attrs)
+        if bool(n.op):
+            add(n.scope, f"n{i}_op", [op_text(n)],
                 {"shape": "ellipse", "style": "filled", "fillcolor": _FILL_OP,
                  "fontsize": "9", "height": "0.25", "margin": "0.04,0.02",
                  "id": f"n{i}_op", "class": "op"})
@@ -454,11 +388,11 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
 
     seen_box_edges: set[tuple[str, str]] = set()
     for n in p.nodes:
-        if n._op is None:
+        if not n.op:
             continue
         i = p.index[id(n)]
         dst = p.op_id(n)
-        for j, parent in enumerate(n._parents):
+        for j, parent in enumerate(n.parents):
             if is_folded_constant(parent):
                 continue
             src = p.value_id(parent)

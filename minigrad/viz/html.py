@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node
 from .._tensor import Tensor
+from ..engine import Node
 from .draw import Plan, build, expr_text, pipe, plan, scope_title, step_marks, summarize
 from .steps import Step, backprop_steps
 
@@ -44,7 +44,7 @@ def _describe(node: Node, p: Plan) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name}
     out["expr"] = expr_text(node, p.names)
     if isinstance(node, Tensor):
-        out["kind"] = f"{'scalar' if node.shape == () else node.shape} {node.dtype}"
+        out["kind"] = f"{'scalar' if node.dim() == 0 else tuple(node.shape)} {node.dtype.name}"
     if node.scope is not None:
         out["scope"] = scope_title(node.scope)
     out["data"] = summarize(node.data)

@@ -1,9 +1,9 @@
 """Backprop one node at a time, in exactly the order `.backward()` uses.
 
-`backprop_steps(root)` replays the engine's loop (`engine.run_backward`) on the side: it asks
-each op's rule for the shares it sends, sums them per node the same way, and records who sent
-what. It writes nothing on the graph: no `.grad` changes, nothing is released, so you can step
-through and still call `.backward()` afterwards.
+`backprop_steps(root)` iterates the engine's own backward walk (`engine.walk_backward`: the
+same loop `.backward()` runs, observed instead of stored) and records, per node, who sent what
+and the running sums. It writes nothing on the graph: no `.grad` changes, nothing is
+released, so you can step through and still call `.backward()` afterwards.
 
 >>> from minigrad import Value
 >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node, no_grad, toposort
-from ..ops import sum_to
 from .._tensor import Tensor, _seed
+from ..engine import Node, walk_backward
 
 
 class _History:
@@ -107,7 +106,7 @@ class Step:
 
     @property
     def is_leaf(self) -> bool:
-        return self.node._op is None
+        return not self.node.op
 
     def __repr__(self) -> str:
         return (f"Step({self.index + 1}/{self.total}, op={self.op or 'leaf'!r}, "
@@ -137,37 +136,24 @@ def backprop_steps(root: Node, gradient: Any = None) -> Iterator[Step]:
         seed: Any = _seed(root, gradient, "backprop_steps")
     else:
         seed = 1.0 if gradient is None else float(gradient)
-    order = toposort(root)          # raises the engine's error if the graph was released
-    return _replay(order, root, seed)
+    return _replay(root, seed)
 
 
-def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
+def _replay(root: Node, seed: Any) -> Iterator[Step]:
+    steps = walk_backward(root, seed)    # raises the engine's error if the graph was released
     history = _History()
-    arriving: dict[int, Any] = {id(root): seed}          # the engine's node._g, by id
+    running: dict[int, Any] = {id(root): seed}
     received: dict[int, list[tuple[Node, Any]]] = {}
     history.record(root, 0, _as_grad(root, seed))
-    total = len(order)
-    for index, node in enumerate(reversed(order)):
-        g = arriving.pop(id(node), None)
+    total = len(steps)
+    for index, (node, g, sends) in enumerate(steps):
         contributions = received.pop(id(node), [])
-        op = node._op
-        sends: list[tuple[Node, Any]] = []
-        if op is not None and g is not None:
-            parents = node._parents
-            ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
-            with no_grad():
-                shares = op.backward(g, node.data, ins, node._saved, parents)
-            for parent, share in zip(parents, shares):
-                if share is None or not parent.requires_grad:
-                    continue
-                if parent._shaped and share.shape != parent.shape:
-                    share = sum_to(share, parent.shape)       # undo broadcasting, as the engine
-                key = id(parent)
-                before = arriving.get(key)
-                arriving[key] = share if before is None else before + share
-                received.setdefault(key, []).append((node, share))
-                history.record(parent, index, _as_grad(parent, arriving[key]))
-                sends.append((parent, share))
+        for parent, share in sends:
+            key = id(parent)
+            before = running.get(key)
+            running[key] = share if before is None else before + share
+            received.setdefault(key, []).append((node, share))
+            history.record(parent, index, _as_grad(parent, running[key]))
         yield Step(index=index, total=total, node=node, op=node.op, upstream=g,
-                   rule=op.rule if op is not None else "", sends=sends,
+                   rule=node.rule(), sends=list(sends),
                    contributions=contributions, accumulated=Accumulated(history, index))

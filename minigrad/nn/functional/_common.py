@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ...functions._args import dims
 from ..._tensor import Tensor, _wrap, as_array
+from ...functions._args import dims
 
 REDUCTIONS = ("mean", "sum", "none")
 

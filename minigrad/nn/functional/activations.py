@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 from ..._bind import export
+from ..._tensor import Tensor, _wrap
 from ...functions._args import dims
 from ...functions.pointwise import maximum, where
-from ..._tensor import Tensor
 from ._common import as_tensor, shift, softmax_dim
 
 
@@ -52,7 +52,8 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(input, "logsumexp")
     axes = dims(dim, x.ndim, "logsumexp") if dim is not None else None
     m = shift(x, axes)
-    out = (x - m).exp().sum(axes, keepdim=True).log() + m
+    mt = _wrap(m)
+    out = (x - mt).exp().sum(axes, keepdim=True).log() + mt
     if not keepdim:
         keep = axes if axes is not None else tuple(range(x.ndim))
         out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in keep))
@@ -67,7 +68,7 @@ def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any
     if dtype is not None:
         x = x.to(dtype)
     axes = softmax_dim(dim, x.ndim, axis, "log_softmax")
-    z = x - shift(x, axes)
+    z = x - _wrap(shift(x, axes))
     return z - z.exp().sum(axes, keepdim=True).log()
 
 
@@ -79,7 +80,7 @@ def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = N
     if dtype is not None:
         x = x.to(dtype)
     axes = softmax_dim(dim, x.ndim, axis, "softmax")
-    e = (x - shift(x, axes)).exp()
+    e = (x - _wrap(shift(x, axes))).exp()
     return e / e.sum(axes, keepdim=True)
 
 

@@ -9,28 +9,28 @@ from typing import Any
 
 import numpy as np
 
+from ..._tensor import Tensor, _wrap
 from ...engine import no_grad
 from ...functions.random import rng_of
-from ..._tensor import Tensor, _wrap
 from ._common import as_tensor
 
 
-def _check_channel_vector(v: Any, name: str, c: int, shape: tuple[int, ...],
-                          what: str) -> None:
+def _check_channel_vector(v: Any, name: str, c: int) -> None:
     if v is None:
         return
-    got = tuple(np.shape(v._data if isinstance(v, Tensor) else v))
-    if got != (c,):
-        raise ValueError(f"{what}: {name} has shape {got} but the input of shape "
-                         f"{tuple(shape)} has {c} channels (expected shape ({c},))")
+    if not isinstance(v, Tensor):
+        raise TypeError(f"batch_norm(): argument '{name}' must be Tensor, not "
+                        f"{type(v).__name__}")
+    if v._data.size != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {v._data.size}")
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Batch normalisation of x of shape (N, C) or (N, C, L), statistics per channel C.
+    """Batch normalisation of x of shape (N, C, *), statistics per channel C.
 
-    Training (statistics over N, or over N and L; n values per channel):
+    Training (statistics over every dim but C; n values per channel):
         mu = sum(x) / n,  d = x - mu,  var = sum(d * d) / n          (biased)
         y  = d * (gamma / sqrt(var + eps)) + beta
     and, when the buffers are given, in place (unbiased variance, n / (n - 1)):
@@ -41,32 +41,31 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     x = as_tensor(input, "batch_norm")
     shape = x._data.shape
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected 2-D (N, C) or 3-D (N, C, L) input, got input "
-                         f"of shape {tuple(shape)} ({x.ndim}-D)")
-    c = shape[1]
+    c = shape[1] if x.ndim > 1 else 0
     for v, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
-        _check_channel_vector(v, name, c, shape, "batch_norm")
+        _check_channel_vector(v, name, c)
+    if x.ndim < 2:
+        raise RuntimeError(f"batch_norm: expected an input of shape (N, C, *), got shape "
+                           f"{list(shape)}")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
-        raise ValueError("batch_norm: running_mean and running_var are None, so there are no "
-                         "running statistics to normalise with in eval mode; pass "
-                         "training=True (batch statistics) or give the buffers")
-    three_d = x.ndim == 3
-    axes = (0, 2) if three_d else (0,)
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    spatial = x.ndim > 2
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_channel = (c,) + (1,) * (x.ndim - 2)      # a (C,) vector lined up with dim 1
     w = b = None
     if weight is not None:
-        w = weight.reshape(c, 1) if three_d else weight
+        w = weight.reshape(per_channel) if spatial else weight
     if bias is not None:
-        b = bias.reshape(c, 1) if three_d else bias
+        b = bias.reshape(per_channel) if spatial else bias
 
     if training:
-        n = shape[0] * shape[2] if three_d else shape[0]
+        n = x._data.size // c if c else 0
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"input size {list(shape)}")
+                             f"input size minigrad.Size({list(shape)})")
         if running_mean is not None and type(momentum) is not float and (
                 isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
             raise ValueError(f"batch_norm: momentum must be a number, got {momentum!r} (for a "
@@ -92,8 +91,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     # eval: y = x * s + (beta - mean * s) with s = gamma / sqrt(var + eps)
     rm = running_mean.to(x.dtype)
     inv = ((running_var + eps) ** -0.5).to(x.dtype)
-    if three_d:
-        inv, rm = inv.reshape(c, 1), rm.reshape(c, 1)
+    if spatial:
+        inv, rm = inv.reshape(per_channel), rm.reshape(per_channel)
     scale = inv if w is None else w * inv
     shift = -(rm * scale) if b is None else b - rm * scale
     return x * scale + shift

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ...functions.pointwise import maximum, where
+from ... import dtypes
 from ..._tensor import Tensor, _wrap
+from ...functions.pointwise import maximum, where
 from ._common import as_tensor, check_reduction, legacy_reduction, raw, reduce_loss
 from .activations import log_softmax
 
@@ -26,12 +27,15 @@ def class_targets(inp: Tensor, target: Any, what: str, ignore_index: int
     holding whole numbers is accepted too (minigrad is lenient where PyTorch wants int64).
     """
     t = raw(target)
+    if t.dtype.kind not in "fiub":
+        raise TypeError(f"{what}(): argument 'target' must be Tensor of class indices, not "
+                        f"{type(target).__name__} of {t.dtype}")
     if t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t)):
         t = t.astype(np.int64)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"{what}: expected scalar type Long for class targets but found "
-                           f"{t.dtype}; for class probabilities pass a float tensor of the "
-                           f"input's shape {tuple(inp.shape)}")
+                           f"{dtypes.scalar_name(t.dtype)}; for class probabilities pass a "
+                           f"float tensor of the input's shape {tuple(inp.shape)}")
     want = tuple(inp.shape[:1] + inp.shape[2:])
     if t.shape != want:
         raise ValueError(f"{what}: Expected target size {list(want)}, got {list(t.shape)} "
