@@ -20,20 +20,24 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g^2
         v_max = max(v_max, v)               (amsgrad; then v_max replaces v below)
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    The step count t is a 0-d tensor in the state (as PyTorch's), and the bias corrections
-    are computed from it with tensor ops, so a compiled step keeps counting.
+    With decoupled_weight_decay=True (AdamW) the decay is p = p * (1 - lr * weight_decay)
+    before the step instead. The step count t is a 0-d tensor in the state (as PyTorch's),
+    and the bias corrections are computed from it with tensor ops, so a compiled step keeps
+    counting.
     """
-
-    _decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False, foreach: Any = None, capturable: bool = False,
-                 differentiable: bool = False, fused: Any = None) -> None:
+                 foreach: Any = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: Any = None,
+                 decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _validate(self, group: dict[str, Any]) -> None:
         lr = number(group["lr"], "learning rate")
@@ -64,7 +68,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(p)
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 p.mul_(1 - lr * wd)
             else:
                 g = g.add(p, alpha=wd)
@@ -90,11 +94,12 @@ class AdamW(Adam):
     and the gradient itself is not changed. Default weight_decay = 1e-2.
     """
 
-    _decoupled = True
-
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False, foreach: Any = None, capturable: bool = False,
                  differentiable: bool = False, fused: Any = None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         foreach=foreach, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

@@ -26,6 +26,22 @@ from ..engine import enable_grad, no_grad
 __all__ = ["Optimizer"]
 
 
+# keys a group may carry besides the optimizer's options: set by schedulers, or names
+_GROUP_KEYS = {"params", "param_names", "initial_lr", "max_lr", "min_lr", "max_momentum",
+               "base_momentum"}
+
+
+def _check_flags(group: dict[str, Any]) -> None:
+    """PyTorch's implementation switches (foreach, fused, capturable, differentiable) are
+    kept in each group, so state dicts have PyTorch's keys. minigrad always runs the
+    single-tensor loop: foreach / fused / capturable change nothing."""
+    if group.get("differentiable"):
+        raise NotImplementedError("differentiable=True is not supported: minigrad's "
+                                  "optimizers update under no_grad")
+    if group.get("fused") and group.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def number(v: Any, name: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
         raise ValueError(f"Invalid {name}: {v!r} (a number is expected)")
@@ -54,13 +70,25 @@ class Optimizer:
         """Check the hyperparameters of one group (subclasses)."""
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own options (defaults fill the rest)."""
+        """Add a group of parameters with its own options (defaults fill the rest).
+
+        `params` may hold Tensors or (name, Tensor) pairs (`model.named_parameters()`, as
+        PyTorch accepts): the names are kept in the group as "param_names"."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
         params = param_group.get("params")
         if params is None:
             raise ValueError("param group has no 'params'")
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections,"
+                            " but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names and len(names) != len(params):
+            raise ValueError("all optimizer params should be with/without names. Some param "
+                             "names are missing")
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but parameter {i} is a "
@@ -71,12 +99,17 @@ class Optimizer:
         if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
             raise ValueError("some parameters appear more than once (in this group or in "
                              "another group)")
-        unknown = set(param_group) - set(self.defaults) - {"params"}
+        unknown = set(param_group) - set(self.defaults) - _GROUP_KEYS
         if unknown:
             raise ValueError(f"unknown option(s) in param group: {sorted(unknown)}")
         group = {k: param_group.get(k, v) for k, v in self.defaults.items()}
+        group.update({k: v for k, v in param_group.items()
+                      if k in _GROUP_KEYS and k not in ("params", "param_names")})
         self._validate(group)
+        _check_flags(group)
         group["params"] = params
+        if names:
+            group["param_names"] = names
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -24,7 +24,8 @@ class SGD(Optimizer):
                  differentiable: bool = False, fused: Any = None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _validate(self, group: dict[str, Any]) -> None:
         lr = number(group["lr"], "learning rate")
