@@ -1,5 +1,6 @@
-"""Losses, composed from primitives (no backward code): cross-entropy, negative log
-likelihood, mean squared error, binary cross-entropy on logits."""
+"""Losses between distributions, composed from primitives (no backward code):
+cross-entropy, negative log likelihood, binary cross-entropy (on probabilities and on logits),
+Kullback-Leibler divergence. The regression losses are in `regression.py`."""
 
 from __future__ import annotations
 
@@ -168,21 +169,6 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
     return reduce_loss(loss, reduction, "cross_entropy", count)
 
 
-def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
-             reduction: str = "mean", weight: Any = None) -> Tensor:
-    """Mean squared error: (input - target)**2, reduced."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction(reduction, "mse_loss")
-    x = as_tensor(input, "mse_loss")
-    tshape = raw(target).shape
-    if tshape != tuple(x.shape):
-        warnings.warn(f"Using a target size ({tshape}) that is different to the input size "
-                      f"({tuple(x.shape)}). This will likely lead to incorrect results due to "
-                      f"broadcasting. Please ensure they have the same size.", stacklevel=2)
-    d = x - (target if isinstance(target, Tensor) else _wrap(np.asarray(target, dtype=x.dtype)))
-    return reduce_loss(d * d, reduction, "mse_loss")
-
-
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
                                      size_average: Any = None, reduce: Any = None,
                                      reduction: str = "mean", pos_weight: Any = None) -> Tensor:
@@ -216,3 +202,93 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
 
 def _const(v: Any, like: Tensor) -> Any:
     return v if isinstance(v, Tensor) else _wrap(np.asarray(v, dtype=like.dtype))
+
+
+def _target_like(target: Any, x: Tensor) -> Tensor:
+    return target if isinstance(target, Tensor) else _wrap(np.asarray(target, dtype=x.dtype))
+
+
+def _clamped_log(x: Tensor, one_minus: bool) -> Tensor:
+    """max(log(x), -100), or max(log1p(-x), -100): PyTorch's clamp of BCE's logs.
+
+    Where the log is -inf (x = 0, or x = 1 for log1p(-x)) the log sees a harmless 1 (or 0)
+    and a `where` puts -100 in its place, so no 0 * inf = nan reaches the gradient.
+    """
+    a = x._data
+    ok = a < 1 if one_minus else a > 0          # a constant mask: where the log is finite
+    if ok.all():
+        lg = (-x).log1p() if one_minus else x.log()
+    else:
+        safe = where(ok, x, 0.0 if one_minus else 1.0)
+        lg = where(ok, (-safe).log1p() if one_minus else safe.log(), -100.0)
+    return lg.clamp(min=-100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
+                         size_average: Any = None, reduce: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities x in [0, 1] against targets t in [0, 1]:
+
+        loss = -w [t max(log x, -100) + (1 - t) max(log(1 - x), -100)]
+
+    (log(1 - x) computed as log1p(-x); w = weight, broadcast to the input, default 1). The
+    clamp at -100 is PyTorch's: a probability of exactly 0 or 1 gives a finite loss.
+    The gradient is the derivative of that expression: (x - t) / (x (1 - x)) where no clamp
+    is active. (PyTorch's hand-written backward instead divides by max(x (1 - x), 1e-12);
+    the two agree wherever x (1 - x) >= 1e-12.) Prefer binary_cross_entropy_with_logits.
+
+    >>> F.binary_cross_entropy(minigrad.tensor([0.9, 0.2]), minigrad.tensor([1.0, 0.0]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction, "binary_cross_entropy")
+    x = as_tensor(input, "binary_cross_entropy")
+    t = _target_like(target, x)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(f"Using a target size ({t.size()}) that is different to the input "
+                         f"size ({x.size()}) is deprecated. Please ensure they have the same "
+                         f"size.")
+    a, b = x._data, t._data
+    if not ((a >= 0) & (a <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if not ((b >= 0) & (b <= 1)).all():
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    loss = -(t * _clamped_log(x, False) + (1.0 - t) * _clamped_log(x, True))
+    if weight is not None:
+        loss = loss * _const(weight, x)
+    return reduce_loss(loss, reduction, "binary_cross_entropy")
+
+
+def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence with input = log q (log-probabilities) and target p:
+
+        loss = p (log p - log q)            (0 where p = 0: x log x -> 0)
+        loss = exp(t) (t - log q)           with log_target (t = log p; stable for tiny p)
+
+    reduction 'batchmean' (the KL divergence of the definition) sums and divides by the
+    batch size input.size(0); 'mean' divides by every element (PyTorch warns about that).
+
+    >>> F.kl_div(q.log_softmax(1), p, reduction="batchmean")
+    """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                      "the support size.'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.'mean' will be changed to "
+                      "behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if reduction != "batchmean":
+        check_reduction(reduction, "kl_div")
+    x = as_tensor(input, "kl_div")
+    t = _target_like(target, x)
+    if log_target:
+        loss = t.exp() * (t - x)
+    else:
+        zero = t._data == 0            # x log x is 0 at 0; log sees a harmless 1 there
+        safe = where(zero, 1.0, t) if zero.any() else t
+        loss = t * safe.log() - t * x
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / x.shape[0] if x.ndim else total
+    return reduce_loss(loss, reduction, "kl_div")
