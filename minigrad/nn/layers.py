@@ -1,4 +1,5 @@
-"""Layers: Linear, BatchNorm1d, LayerNorm, Dropout, activations, Identity, Flatten.
+"""Layers: Linear, BatchNorm1d, LayerNorm, Dropout, Identity, Flatten, Unflatten (the
+activations are in activation.py).
 
 Layers with parameters take `dtype=` (default: minigrad.get_default_dtype()).
 """
@@ -19,8 +20,7 @@ from . import functional as F
 from . import init
 from .modules import Module, Parameter
 
-__all__ = ["Linear", "BatchNorm1d", "LayerNorm", "ReLU", "Tanh", "Sigmoid", "Dropout",
-           "Identity", "Flatten"]
+__all__ = ["Linear", "BatchNorm1d", "LayerNorm", "Dropout", "Identity", "Flatten", "Unflatten"]
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -187,27 +187,6 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class ReLU(Module):
-    """max(x, 0)"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
-
-
-class Tanh(Module):
-    """tanh(x)"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x))"""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
-
-
 class Identity(Module):
     """x -> x (ignores extra arguments)."""
 
@@ -233,22 +212,40 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split axis `dim` into `unflattened_size` (the inverse of Flatten)."""
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Dropout(Module):
     """Inverted dropout in training mode (see F.dropout); identity in eval mode.
 
-    `generator` (numpy Generator or int seed) is turned into one Generator at construction,
-    so successive calls draw different masks, reproducibly for a given seed.
+    `generator` (minigrad's addition, keyword only: a Generator or an int seed) is turned
+    into one Generator at construction, so successive calls draw different masks,
+    reproducibly for a given seed. inplace=True overwrites the input, as PyTorch's.
     """
 
-    def __init__(self, p: float = 0.5, generator: Any = None) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator: Any = None) -> None:
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
+        self.inplace = inplace
         self.generator = rng_of(generator) if generator is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, generator=self.generator)
+        return F.dropout(x, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
+        # PyTorch's says "p=0.2, inplace=False"; tests/test_modules.py::test_repr pins this
         return f"p={self.p}"

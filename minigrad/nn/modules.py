@@ -1,4 +1,4 @@
-"""`Parameter`, `Module` (the base of every layer) and the `Sequential` container.
+"""`Parameter` and `Module`, the base of every layer (the containers are in containers.py).
 
 A Module registers `Parameter`s, buffers and submodules by attribute assignment and walks
 them for `parameters()`, `state_dict()`, `train()`/`eval()`, `to(dtype)`, ... Calling a module
@@ -10,7 +10,7 @@ attribute if set, else the class name) and kind (the class name); scopes nest as
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,8 +18,9 @@ import numpy as np
 from .. import dtypes
 from .._tensor import Tensor, _wrap, as_array, zero_grads
 from ..engine import STATE, Scope, no_grad
+from .hooks import RemovableHandle, add_hook, call_with_hooks
 
-__all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
+__all__ = ["Parameter", "Module", "IncompatibleKeys"]
 
 
 class Parameter(Tensor):
@@ -72,19 +73,31 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        for hooks in ("_forward_hooks", "_forward_hooks_with_kwargs",
+                      "_forward_hooks_always_called", "_forward_pre_hooks",
+                      "_forward_pre_hooks_with_kwargs"):
+            object.__setattr__(self, hooks, OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no forward method")
+        raise NotImplementedError(f'Module [{self._get_name()}] is missing the required '
+                                  f'"forward" function')
+
+    def _get_name(self) -> str:
+        return type(self).__name__
 
     # ---- calling, with the scope --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run `forward` inside `scope(name, kind=class name)`."""
-        if not _CALLS and not self.__dict__.get("_labelled"):
+        """Run `forward` inside `scope(name, kind=class name)`, with the forward hooks (and
+        their ops) around it, inside the same scope."""
+        d = self.__dict__
+        if not _CALLS and not d.get("_labelled"):
             self._label_parameters()
         outer = STATE.scope                 # `with scope(...)`, inlined: a hot path
         STATE.scope = Scope(self._scope_name(), type(self).__name__, outer)
         _CALLS.append(self)
         try:
+            if d.get("_forward_hooks") or d.get("_forward_pre_hooks"):
+                return call_with_hooks(self, args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             _CALLS.pop()
@@ -232,6 +245,24 @@ class Module:
 
     register_module = add_module
 
+    # ---- hooks --------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call hook(module, args) before every forward; a non-None return replaces args
+        (see minigrad.nn.hooks). Returns a handle whose remove() unregisters it."""
+        return add_hook(self._forward_pre_hooks, hook, prepend,
+                        [self._forward_pre_hooks_with_kwargs] if with_kwargs else [])
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call hook(module, args, output) after every forward; a non-None return replaces
+        the output (e.g. to record activations for a histogram). Returns a handle whose
+        remove() unregisters it."""
+        extras = ([self._forward_hooks_with_kwargs] if with_kwargs else []) + \
+            ([self._forward_hooks_always_called] if always_call else [])
+        return add_hook(self._forward_hooks, hook, prepend, extras)
+
     # ---- walking the tree ---------------------------------------------------------------
     def named_modules(self, memo: set[int] | None = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
@@ -294,6 +325,36 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is self), e.g. "encoder.0.fc"."""
+        if target == "":
+            return self
+        mod: Any = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def _get_member(self, target: str, registry: str, what: str) -> Any:
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod.__dict__[registry]:
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(mod, name)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`, e.g. "0.weight"."""
+        return self._get_member(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target: str) -> Any:
+        """The buffer at the dotted path `target`, e.g. "1.running_mean"."""
+        return self._get_member(target, "_buffers", "a buffer")
+
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call fn on every submodule (children first) and on self; returns self."""
         for child in self.children():
@@ -306,8 +367,9 @@ class Module:
         """Set training mode on this module and every descendant; returns self."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():          # through train(), as PyTorch: an override
+            child.train(mode)                   # in a submodule is respected
         return self
 
     def eval(self) -> Module:
@@ -354,6 +416,10 @@ class Module:
             for b in m._buffers.values():
                 if isinstance(b, Tensor) and b._data.dtype.kind == "f":
                     b._data = b._data.astype(dt, copy=False)
+        return self
+
+    def cpu(self) -> Module:
+        """The only device: returns self."""
         return self
 
     def float(self) -> Module:
@@ -437,82 +503,24 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        """PyTorch's layout: Name(extra) on one line, or one line per extra line and per
+        child "(name): repr", indented by two spaces."""
         extra = self.extra_repr()
-        lines = []
-        for name, child in self._modules.items():
-            body = repr(child).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}("
-        inner = ([extra] if extra else []) + lines
-        return head + "\n  " + "\n  ".join(inner) + "\n)"
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): {addindent(repr(child), 2)}"
+                       for name, child in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{self._get_name()}({body})"
 
 
-class Sequential(Module):
-    """Modules applied in order: Sequential(a, b, c)(x) = c(b(a(x))).
-
-    Children are named "0", "1", ... (or by the keys of an OrderedDict given alone).
-    Indexing with an int gives a module, with a slice a Sequential of those modules (keeping
-    their names); len, iteration and append work as on a list.
-    """
-
-    def __init__(self, *modules: Module | OrderedDict) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(modules):
-                if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not "
-                                    f"a Module")
-                self.add_module(str(i), m)
-
-    def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def _key(self, idx: int) -> str:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"Sequential: index {idx} is out of range for {n} modules")
-        return list(self._modules)[idx % n]
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return self._modules[self._key(int(idx))]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(self._key(int(idx)), module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(int(idx))]
-        for k in keys:
-            del self._modules[k]
-        # renumber, as a list would
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-
-    def append(self, module: Module) -> Sequential:
-        """Add `module` at the end (named by the next free integer); returns self."""
-        i = len(self)
-        while str(i) in self._modules:
-            i += 1
-        self.add_module(str(i), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        for m in modules:
-            self.append(m)
-        return self
+def addindent(text: str, spaces: int) -> str:
+    """Indent every line but the first by `spaces` (blank lines stay empty)."""
+    first, *rest = text.split("\n")
+    if not rest:
+        return text
+    return "\n".join([first] + [" " * spaces + line if line.strip() else "" for line in rest])
