@@ -20,7 +20,8 @@ class Adagrad(Optimizer):
         p = p - clr * g / (sqrt(s) + eps)
     maximize negates g first. As in PyTorch the state ("step", a 0-d tensor, and "sum") is
     made for every parameter when the optimizer is built, so `state_dict()` has it before
-    the first step.
+    the first step; "sum" starts at the constructor's initial_accumulator_value even in a
+    group that gives its own (PyTorch's quirk, kept).
 
     >>> opt = Adagrad(model.parameters(), lr=1e-2)
     """
@@ -36,12 +37,13 @@ class Adagrad(Optimizer):
                                       differentiable=differentiable, fused=fused))
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, group, self.state[p])
+                # PyTorch fills "sum" from the constructor's value, not the group's
+                self._init_state(p, initial_accumulator_value, self.state[p])
 
     @staticmethod
-    def _init_state(p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
+    def _init_state(p: Tensor, initial: float, state: dict[str, Any]) -> None:
         state["step"] = _wrap(np.zeros((), dtype=np.float64))
-        state["sum"] = full_like(p, group["initial_accumulator_value"])
+        state["sum"] = full_like(p, initial)
 
     def _validate(self, group: dict[str, Any]) -> None:
         for key, name in (("lr", "learning rate"), ("lr_decay", "lr_decay value"),
@@ -54,7 +56,7 @@ class Adagrad(Optimizer):
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
         if not state:                 # a parameter added by add_param_group
-            self._init_state(p, group, state)
+            self._init_state(p, group["initial_accumulator_value"], state)
         step = state["step"]
         step.add_(1)
         if group["maximize"]:

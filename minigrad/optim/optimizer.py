@@ -166,8 +166,9 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore options and state saved by `state_dict()` (tensors and arrays are copied,
-        per-parameter ones cast to the parameter's dtype). The groups must have the same sizes
-        as this optimizer's."""
+        per-parameter ones cast to the parameter's dtype, "step" to float64). The groups must
+        have the same sizes as this optimizer's. A state dict of PyTorch's whose tensors are
+        turned into minigrad's loads too."""
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, the "
@@ -189,7 +190,11 @@ class Optimizer:
             entry = {}
             for k, v in s.items():
                 arr = v._data if isinstance(v, Tensor) else v
-                if isinstance(arr, np.ndarray) and arr.ndim > 0:
+                if k == "step" and isinstance(arr, np.ndarray | numbers.Real):
+                    # the count computes the bias corrections with tensor ops: keep it float64
+                    # (PyTorch's may be float32; it reads it as a Python float)
+                    entry[k] = _wrap(np.array(arr, dtype=np.float64))
+                elif isinstance(arr, np.ndarray) and arr.ndim > 0:
                     if arr.shape != p._data.shape:
                         raise ValueError(f"loaded state {k!r} of parameter {idx} has shape "
                                          f"{arr.shape}, the parameter has shape "
