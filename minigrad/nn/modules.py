@@ -140,11 +140,11 @@ class Module:
         d = self.__dict__
         if isinstance(value, Parameter):
             self._check_init()
-            self._forget(name)
+            self._forget(name, "_parameters")
             d["_parameters"][name] = value
         elif isinstance(value, Module):
             self._check_init()
-            self._forget(name)
+            self._forget(name, "_modules")
             d["_modules"][name] = value
             value.__dict__["_registered_as"] = name
         elif "_parameters" in d and name in d["_parameters"]:
@@ -162,12 +162,16 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: str = "") -> None:
+        """Drop `name` from the instance dict and the registries other than `keep` (the one
+        about to receive it: replacing an entry keeps its place, as PyTorch's)."""
         d = self.__dict__
         d.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            d[registry].pop(name, None)
-        d["_non_persistent"].discard(name)
+            if registry != keep:
+                d[registry].pop(name, None)
+        if keep != "_buffers":
+            d["_non_persistent"].discard(name)
 
     @staticmethod
     def _as_buffer(name: str, value: Any) -> Any:
@@ -216,7 +220,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} "
                             f"(a Parameter or None is expected)")
-        self._forget(name)
+        self._forget(name, "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None,
@@ -228,9 +232,11 @@ class Module:
         """
         self._check_name(name, "buffer")
         value = self._as_buffer(name, tensor)
-        self._forget(name)
+        self._forget(name, "_buffers")
         self._buffers[name] = value
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -238,7 +244,7 @@ class Module:
         self._check_name(name, "module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module")
-        self._forget(name)
+        self._forget(name, "_modules")
         self._modules[name] = module
         if module is not None:
             module.__dict__["_registered_as"] = name

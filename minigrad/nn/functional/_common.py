@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,10 @@ def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    return "none" if not reduce else "mean" if size_average else "sum"
+    out = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{out}' instead.", stacklevel=3)
+    return out
 
 
 def reduce_loss(loss: Tensor, reduction: str, what: str, count: Any = None) -> Tensor:
@@ -75,7 +79,6 @@ def softmax_dim(dim: Any, ndim: int, axis: Any, what: str) -> tuple[int, ...]:
     """PyTorch's softmax dim (its implicit choice when None), as a 1-tuple."""
     d = dim if axis is None else axis
     if d is None:
-        import warnings
         warnings.warn(f"Implicit dimension choice for {what} has been deprecated. Change the "
                       f"call to include dim=X as an argument.", stacklevel=3)
         d = 0 if ndim in (0, 1, 3) else 1

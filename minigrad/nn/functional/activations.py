@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _result(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """`out`, or (inplace) x overwritten with out's values: PyTorch's `relu_` & co. Like them,
-    this refuses a leaf that requires grad."""
-    return x.copy_(out) if inplace else out
+def _result(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool) -> Tensor:
+    """f(x), or (inplace) x overwritten with f's values, PyTorch's `relu_` & co. (like them,
+    refusing a leaf that requires grad). In place, f reads a copy of x, so overwriting x
+    cannot invalidate a value f's ops saved for backward."""
+    return x.copy_(f(x.clone())) if inplace else f(x)
 
 
 def _inside(x: Tensor, low: float, high: float) -> np.ndarray:
@@ -129,7 +131,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> F.silu(minigrad.tensor([0.0, 1.0]))               # tensor([0.0000, 0.7311])
     """
     x = as_tensor(input, "silu")
-    return _result(x, x * x.sigmoid(), inplace)
+    return _result(x, lambda v: v * v.sigmoid(), inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -138,7 +140,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> F.leaky_relu(minigrad.tensor([-2.0, 3.0]), 0.1)   # tensor([-0.2000,  3.0000])
     """
     x = as_tensor(input, "leaky_relu")
-    return _result(x, where(x > 0, x, x * negative_slope), inplace)
+    return _result(x, lambda v: where(v > 0, v, v * negative_slope), inplace)
 
 
 def _exp_branch(x: Tensor, alpha: float, input_scale: float = 1.0) -> Tensor:
@@ -160,13 +162,13 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> F.elu(minigrad.tensor([-1.0, 2.0]))               # tensor([-0.6321,  2.0000])
     """
     x = as_tensor(input, "elu")
-    return _result(x, _exp_branch(x, alpha), inplace)
+    return _result(x, lambda v: _exp_branch(v, alpha), inplace)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with alpha = 1.6733, scale = 1.0507 (self-normalising)."""
     x = as_tensor(input, "selu")
-    return _result(x, _exp_branch(x, _SELU_ALPHA) * _SELU_SCALE, inplace)
+    return _result(x, lambda v: _exp_branch(v, _SELU_ALPHA) * _SELU_SCALE, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -174,7 +176,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     x = as_tensor(input, "celu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _result(x, _exp_branch(x, alpha, 1.0 / alpha), inplace)
+    return _result(x, lambda v: _exp_branch(v, alpha, 1.0 / alpha), inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -196,7 +198,8 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise ValueError("min_val cannot be greater than max_val")
     x = as_tensor(input, "hardtanh")
     clamped = _wrap(np.clip(x._data, min_val, max_val))          # a constant outside
-    return _result(x, where(_inside(x, min_val, max_val), x, clamped), inplace)
+    inside = _inside(x, min_val, max_val)
+    return _result(x, lambda v: where(inside, v, clamped), inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -207,13 +210,13 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     x = as_tensor(input, "threshold")
-    return _result(x, where(x > threshold, x, value), inplace)
+    return _result(x, lambda v: where(v > threshold, v, value), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
     x = as_tensor(input, "mish")
-    return _result(x, x * softplus(x).tanh(), inplace)
+    return _result(x, lambda v: v * softplus(v).tanh(), inplace)
 
 
 def softsign(input: Tensor) -> Tensor:

@@ -53,7 +53,11 @@ def _source_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
         return np.where(i > n - 1, 2 * (n - 1) - i, i)
     if mode == "replicate":                # ... 0 0 | 0 1 2 | 2 2 ...
         return np.clip(i, 0, n - 1)
-    return i % n                           # circular: ... 1 2 | 0 1 2 | 0 1 ...
+    # circular: ... 1 2 | 0 1 2 | 0 1 ...; a negative side crops first and the other side
+    # wraps around what is left (PyTorch's order)
+    start, stop = max(-before, 0), n - max(-after, 0)
+    m = stop - start
+    return start + np.arange(-max(before, 0), m + max(after, 0)) % max(m, 1)
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",

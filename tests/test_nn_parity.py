@@ -1,0 +1,911 @@
+"""minigrad.nn against torch==2.13.0: every nn function and module of issue 11, run twice, once
+with `lib = torch` and once with `lib = minigrad` (only the import differs), and compared:
+values, dtypes, shapes, gradients of inputs and parameters (float64, to 1e-12), reductions,
+reprs, and the exception class for bad input. Plus minigrad.gradcheck on each new composite.
+"""
+
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn as mnn
+
+torch = pytest.importorskip("torch")
+
+LIBS = (torch, minigrad)
+RTOL, ATOL = 1e-12, 1e-13
+
+
+@pytest.fixture(autouse=True)
+def _torch_float64():
+    """torch's default dtype set to minigrad's (float64) for the layers built here."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved)
+
+
+# ---- running the same script on both libraries ------------------------------------------
+
+def _np(t):
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy()
+    return np.asarray(t.detach().numpy()) if isinstance(t, minigrad.Tensor) else np.asarray(t)
+
+
+def _dtype(t):
+    return str(t.dtype).replace("minigrad.", "torch.")
+
+
+def same(theirs, ours, rtol=RTOL, atol=ATOL, what="value"):
+    """torch's result and minigrad's agree: structure, dtype, shape, values (nan where nan)."""
+    if isinstance(theirs, (tuple, list)):
+        assert isinstance(ours, (tuple, list)) and len(theirs) == len(ours), what
+        for i, (a, b) in enumerate(zip(theirs, ours)):
+            same(a, b, rtol, atol, f"{what}[{i}]")
+        return
+    if theirs is None:
+        assert ours is None, what
+        return
+    if isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, minigrad.Tensor), (what, type(ours))
+        assert _dtype(ours) == _dtype(theirs), (what, ours.dtype, theirs.dtype)
+        assert tuple(ours.shape) == tuple(theirs.shape), (what, ours.shape, theirs.shape)
+    np.testing.assert_allclose(_np(ours), _np(theirs), rtol=rtol, atol=atol, err_msg=what)
+
+
+def grads_of(lib, fn, arrays, requires_grad, seed=0):
+    """(output, grads of the inputs that require grad) of fn(lib, *tensors), the output
+    weighted by a fixed random upstream gradient."""
+    xs = [lib.tensor(a, requires_grad=bool(rg)) for a, rg in zip(arrays, requires_grad)]
+    out = fn(lib, *xs)
+    if not any(requires_grad):
+        return out, []
+    up = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+    (out * lib.tensor(up)).sum().backward()
+    return out, [x.grad for x, rg in zip(xs, requires_grad) if rg]
+
+
+def check_parity(fn, arrays, requires_grad=None, rtol=RTOL, atol=ATOL):
+    """fn(lib, *tensors) agrees between torch and minigrad, values and input gradients."""
+    arrays = [np.asarray(a) for a in arrays]
+    if requires_grad is None:
+        requires_grad = [a.dtype.kind == "f" for a in arrays]
+    theirs = grads_of(torch, fn, arrays, requires_grad)
+    ours = grads_of(minigrad, fn, arrays, requires_grad)
+    same(theirs[0], ours[0], rtol, atol, "output")
+    same(theirs[1], ours[1], rtol, atol, "grad")
+
+
+def same_error(fn):
+    """fn(lib) raises, and minigrad raises torch's exception class."""
+    with pytest.raises(Exception) as theirs:
+        fn(torch)
+    with pytest.raises(Exception) as ours:
+        fn(minigrad)
+    assert isinstance(ours.value, type(theirs.value)), (theirs.value, ours.value)
+    return theirs.value, ours.value
+
+
+def gradcheck(fn, *arrays):
+    ins = [minigrad.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    return minigrad.gradcheck(fn, ins)
+
+
+R = np.random.default_rng(11)
+X = R.standard_normal((4, 5)) * 3
+# exact corners and saturated values, where the formulas have their edge cases
+EDGES = np.array([[-1e3, -50.0, -6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 50.0, 1e3, 0.5]])
+
+
+# ---- activations --------------------------------------------------------------------------
+
+ACTIVATIONS = {
+    "silu": lambda F, x: F.silu(x),
+    "leaky_relu": lambda F, x: F.leaky_relu(x, 0.2),
+    "leaky_relu_default": lambda F, x: F.leaky_relu(x),
+    "elu": lambda F, x: F.elu(x, 0.5),
+    "selu": lambda F, x: F.selu(x),
+    "celu": lambda F, x: F.celu(x, 2.0),
+    "logsigmoid": lambda F, x: F.logsigmoid(x),
+    "softplus": lambda F, x: F.softplus(x),
+    "softplus_beta": lambda F, x: F.softplus(x, beta=2.0, threshold=5.0),
+    "gelu": lambda F, x: F.gelu(x),
+    "gelu_tanh": lambda F, x: F.gelu(x, approximate="tanh"),
+    "hardtanh": lambda F, x: F.hardtanh(x),
+    "hardtanh_range": lambda F, x: F.hardtanh(x, -3.0, 6.0),
+    "relu6": lambda F, x: F.relu6(x),
+    "threshold": lambda F, x: F.threshold(x, 1.0, -5.0),
+    "mish": lambda F, x: F.mish(x),
+    "softsign": lambda F, x: F.softsign(x),
+    "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "relu": lambda F, x: F.relu(x),
+    "sigmoid": lambda F, x: F.sigmoid(x),
+    "tanh": lambda F, x: F.tanh(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_values_and_gradients(name):
+    f = ACTIVATIONS[name]
+    check_parity(lambda lib, x: f(lib.nn.functional, x), [X])
+    # corners (0, +-1, 3, 6) and saturation (+-50, +-1000): finite, and torch's gradients
+    check_parity(lambda lib, x: f(lib.nn.functional, x), [EDGES])
+
+
+@pytest.mark.parametrize("name", sorted(set(ACTIVATIONS) - {"relu", "sigmoid", "tanh"}))
+def test_activation_gradcheck(name):
+    f = ACTIVATIONS[name]
+    away = X + 0.01 * np.sign(X)            # no kink within eps
+    assert gradcheck(lambda x: f(minigrad.nn.functional, x), away)
+
+
+def test_activations_keep_float32():
+    x32 = X.astype(np.float32)
+    for name, f in ACTIVATIONS.items():
+        theirs = f(torch.nn.functional, torch.tensor(x32))
+        ours = f(minigrad.nn.functional, minigrad.tensor(x32))
+        same(theirs, ours, rtol=2e-6, atol=1e-6, what=name)
+
+
+@pytest.mark.parametrize("name,call", [
+    ("leaky_relu", lambda F, x: F.leaky_relu(x, 0.1, inplace=True)),
+    ("elu", lambda F, x: F.elu(x, 1.0, inplace=True)),
+    ("silu", lambda F, x: F.silu(x, inplace=True)),
+    ("hardtanh", lambda F, x: F.hardtanh(x, inplace=True)),
+    ("relu", lambda F, x: F.relu(x, inplace=True)),
+])
+def test_inplace_activations_overwrite_a_non_leaf(name, call):
+    def fn(lib, a):
+        x = a * 1.0
+        y = call(lib.nn.functional, x)
+        assert y is x
+        return x * 2.0
+    check_parity(fn, [X])
+    # a leaf that requires grad is refused (RuntimeError in both)
+    same_error(lambda lib: call(lib.nn.functional, lib.tensor(X, requires_grad=True)))
+
+
+def test_glu_and_prelu():
+    x = R.standard_normal((3, 4, 2))
+    for dim in (1, -1, 2):
+        check_parity(lambda lib, a, d=dim: lib.nn.functional.glu(a, d), [x])
+    same_error(lambda lib: lib.nn.functional.glu(lib.tensor(x), 0))       # odd size
+    same_error(lambda lib: lib.nn.functional.glu(lib.tensor(1.0)))
+    w3, w1 = np.array([0.1, -0.3, 2.0, 0.25]), np.array([0.25])
+    check_parity(lambda lib, a, w: lib.nn.functional.prelu(a, w), [x, w3])
+    check_parity(lambda lib, a, w: lib.nn.functional.prelu(a, w), [x, w1])
+    check_parity(lambda lib, a, w: lib.nn.functional.prelu(a, w), [x[0, 0], w1])
+    same_error(lambda lib: lib.nn.functional.prelu(lib.tensor(x[0, 0]), lib.tensor(w3[:2])))
+    same_error(lambda lib: lib.nn.functional.prelu(lib.tensor(x), lib.tensor(w3[:3])))
+    assert gradcheck(lambda a, w: minigrad.nn.functional.prelu(a, w), x + 0.01 * np.sign(x), w3)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family(fn, dim):
+    x = R.standard_normal((3, 4, 5)) * 4
+    check_parity(lambda lib, a: getattr(lib.nn.functional, fn)(a, dim=dim), [x])
+    big = np.array([[1e4, 0.0, -1e4], [1e3, 1e3, 1e3]])
+    check_parity(lambda lib, a: getattr(lib.nn.functional, fn)(a, dim=1), [big])
+
+
+def test_hardtanh_bad_range():
+    same_error(lambda lib: lib.nn.functional.hardtanh(lib.tensor(X), 2.0, 1.0))
+
+
+# ---- losses -------------------------------------------------------------------------------
+
+REDUCTIONS = ["mean", "sum", "none"]
+P = 1 / (1 + np.exp(-R.standard_normal((4, 3)) * 2))          # probabilities in (0, 1)
+T01 = R.random((4, 3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", [
+    ("l1_loss", {}), ("mse_loss", {}), ("smooth_l1_loss", {}),
+    ("smooth_l1_loss", {"beta": 0.5}), ("smooth_l1_loss", {"beta": 0.0}),
+    ("huber_loss", {}), ("huber_loss", {"delta": 0.4}), ("huber_loss", {"delta": 3.0}),
+])
+def test_regression_losses(name, kw, reduction):
+    y = X + R.standard_normal(X.shape)
+    y[0, :2] = X[0, :2]                              # d = 0 exactly
+    y[1, 0], y[1, 1] = X[1, 0] + 1.0, X[1, 1] - 0.5     # |d| at beta / delta
+    check_parity(lambda lib, a, b: getattr(lib.nn.functional, name)(a, b, reduction=reduction,
+                                                                    **kw), [X, y])
+    if name != "l1_loss":
+        assert gradcheck(lambda a, b: getattr(minigrad.nn.functional, name)(
+            a, b, reduction=reduction, **kw), X, X + R.standard_normal(X.shape))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["l1_loss", "mse_loss", "huber_loss"])
+def test_weighted_regression_losses(name, reduction):
+    y, w = R.standard_normal(X.shape), R.random(X.shape) + 0.1
+    check_parity(lambda lib, a, b, c: getattr(lib.nn.functional, name)(
+        a, b, reduction=reduction, weight=c), [X, y, w])
+    same_error(lambda lib: getattr(lib.nn.functional, name)(
+        lib.tensor(X), lib.tensor(y), weight=lib.tensor(w[0])))
+    same_error(lambda lib: getattr(lib.nn.functional, name)(
+        lib.tensor(X), lib.tensor(y), reduction="bad", weight=lib.tensor(w)))
+
+
+def test_regression_broadcast_warns_and_bad_arguments():
+    for name in ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"):
+        def fn(lib, a, b, name=name):
+            with pytest.warns(UserWarning, match="target size"):
+                return getattr(lib.nn.functional, name)(a, b)
+        check_parity(fn, [X[:, :1], X[0]])
+        same_error(lambda lib, n=name: getattr(lib.nn.functional, n)(
+            lib.tensor(X), lib.tensor(X), reduction="avg"))
+    same_error(lambda lib: lib.nn.functional.smooth_l1_loss(lib.tensor(X), lib.tensor(X),
+                                                            beta=-1.0))
+    same_error(lambda lib: lib.nn.functional.huber_loss(lib.tensor(X), lib.tensor(X),
+                                                        delta=0.0))
+
+
+def test_legacy_size_average_and_reduce():
+    y = R.standard_normal(X.shape)
+    for kw in ({"size_average": False}, {"reduce": False}, {"size_average": True}):
+        for name in ("l1_loss", "mse_loss", "smooth_l1_loss", "binary_cross_entropy"):
+            def fn(lib, a, b, n=name, k=kw):
+                with pytest.warns(UserWarning, match="size_average and reduce args will be"):
+                    return getattr(lib.nn.functional, n)(a, b, **k)
+            check_parity(fn, [X, y] if name != "binary_cross_entropy" else [P, T01])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy(reduction):
+    check_parity(lambda lib, p, t: lib.nn.functional.binary_cross_entropy(
+        p, t, reduction=reduction), [P, T01])
+    w = R.random(3) + 0.5                                   # broadcast over the batch
+    check_parity(lambda lib, p, t, c: lib.nn.functional.binary_cross_entropy(
+        p, t, weight=c, reduction=reduction), [P, T01, w], [True, True, False])
+    assert gradcheck(lambda p, t: minigrad.nn.functional.binary_cross_entropy(
+        p, t, reduction=reduction), P, T01)
+
+
+def test_binary_cross_entropy_at_saturated_probabilities():
+    # probabilities of exactly 0 and 1: the logs are clamped at -100 and the loss is finite
+    # and PyTorch's
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-30, 0.5, 1e-6, 1 - 1e-6])
+    t = np.array([0.0, 1.0, 0.3, 0.9, 0.0, 0.5, 0.2, 0.7])
+    check_parity(lambda lib, a, b: lib.nn.functional.binary_cross_entropy(
+        a, b, reduction="none"), [p, t], [False, False])
+    # the gradients are the derivatives of the clamped expression: the same as PyTorch's
+    # where x (1 - x) >= 1e-12, and finite everywhere (PyTorch's hand-written backward
+    # divides by max(x (1 - x), 1e-12) for the input, and uses unclamped logs, +-inf, for
+    # the target)
+    check_parity(lambda lib, a, b: lib.nn.functional.binary_cross_entropy(a, b),
+                 [p[5:], t[5:]])
+    x, y = minigrad.tensor(p, requires_grad=True), minigrad.tensor(t, requires_grad=True)
+    minigrad.nn.functional.binary_cross_entropy(x, y).backward()
+    assert np.isfinite(_np(x.grad)).all() and np.isfinite(_np(y.grad)).all()
+
+
+def test_binary_cross_entropy_errors():
+    same_error(lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([1.2, 0.5]), lib.tensor([0.0, 1.0])))
+    same_error(lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([0.2, 0.5]), lib.tensor([2.0, 1.0])))
+    same_error(lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([float("nan"), 0.5]), lib.tensor([0.0, 1.0])))
+    same_error(lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.tensor([0.2, 0.5]), lib.tensor([[0.0], [1.0]])))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_with_logits(reduction):
+    logits = np.concatenate([X[:, :3], [[80.0, -80.0, 0.0]]])
+    t = np.concatenate([T01, [[1.0, 0.0, 0.5]]])
+    check_parity(lambda lib, a, b: lib.nn.functional.binary_cross_entropy_with_logits(
+        a, b, reduction=reduction), [logits, t])
+    pw, w = R.random(3) + 0.5, R.random(3) + 0.5
+    check_parity(lambda lib, a, b, c, d: lib.nn.functional.binary_cross_entropy_with_logits(
+        a, b, weight=d, pos_weight=c, reduction=reduction), [logits, t, pw, w],
+        [True, True, False, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    logq = np.log(np.abs(R.standard_normal((4, 5))) + 0.1)
+    p = np.abs(R.standard_normal((4, 5)))
+    p[0, :2] = 0.0                                       # x log x = 0 at 0
+    target = np.log(p + 0.05) if log_target else p
+
+    def fn(lib, a, b):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return lib.nn.functional.kl_div(a, b, reduction=reduction, log_target=log_target)
+    check_parity(fn, [logq, target], [True, False])
+    positive = np.log(p + 0.05) if log_target else p + 0.05     # target gradient too
+    check_parity(fn, [logq, positive])
+    assert gradcheck(lambda a, b: fn(minigrad, a, b), logq, positive)
+
+
+def test_kl_div_warns_on_mean_and_rejects_bad_reduction():
+    for lib in LIBS:
+        with pytest.warns(UserWarning, match="batchmean"):
+            lib.nn.functional.kl_div(lib.tensor(X), lib.tensor(np.abs(X)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lib.nn.functional.kl_div(lib.tensor(X), lib.tensor(np.abs(X)), reduction="sum")
+    same_error(lambda lib: lib.nn.functional.kl_div(lib.tensor(X), lib.tensor(X),
+                                                    reduction="avg"))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_and_cross_entropy(reduction):
+    logits = R.standard_normal((6, 4)) * 2
+    target = np.array([0, 3, 1, 1, 2, -100])
+    w = R.random(4) + 0.5
+    for name in ("nll_loss", "cross_entropy"):
+        check_parity(lambda lib, a, t, n=name: getattr(lib.nn.functional, n)(
+            a, t, reduction=reduction), [logits, target])
+        check_parity(lambda lib, a, t, c, n=name: getattr(lib.nn.functional, n)(
+            a, t, weight=c, reduction=reduction), [logits, target, w], [True, False, False])
+    check_parity(lambda lib, a, t: lib.nn.functional.cross_entropy(
+        a, t, label_smoothing=0.2, reduction=reduction), [logits, target])
+
+
+# ---- one_hot, embedding ---------------------------------------------------------------------
+
+def test_one_hot():
+    for a, n in [([0, 2, 1], -1), ([0, 2, 1], 5), ([[0, 2], [1, 1]], -1), (2, 3), ([], 3)]:
+        theirs = torch.nn.functional.one_hot(torch.tensor(a, dtype=torch.int64), n)
+        ours = minigrad.nn.functional.one_hot(minigrad.tensor(np.array(a, dtype=np.int64)), n)
+        same(theirs, ours)
+    for a, n in [([0, 3], 3), ([-1, 0], -1), ([], -1), ([0, 1], 0)]:
+        same_error(lambda lib, a=a, n=n: lib.nn.functional.one_hot(
+            lib.tensor(np.array(a, dtype=np.int64)), n))
+    same_error(lambda lib: lib.nn.functional.one_hot(lib.tensor([0.0, 1.0]), 2))
+    same_error(lambda lib: lib.nn.functional.one_hot(
+        lib.tensor(np.array([0, 1], dtype=np.int32)), 2))
+
+
+W = R.standard_normal((7, 3))
+IDX = np.array([[0, 2, 2, 6], [1, 0, 2, 4]])
+
+
+@pytest.mark.parametrize("kw", [{}, {"padding_idx": 2}, {"padding_idx": -1},
+                                {"scale_grad_by_freq": True},
+                                {"padding_idx": 0, "scale_grad_by_freq": True}])
+def test_embedding(kw):
+    check_parity(lambda lib, i, w: lib.nn.functional.embedding(i, w, **kw), [IDX, W])
+    check_parity(lambda lib, i, w: lib.nn.functional.embedding(i, w, **kw), [IDX[0, 1], W])
+    if not kw:      # padding_idx and scale_grad_by_freq change the gradient on purpose
+        assert gradcheck(lambda w: minigrad.nn.functional.embedding(minigrad.tensor(IDX), w), W)
+
+
+def test_embedding_max_norm_renormalises_the_rows_read_in_place():
+    def fn(lib, i, w):
+        w2 = w * 1.0                              # a non-leaf: renormalised in place
+        out = lib.nn.functional.embedding(i, w2, max_norm=1.0, norm_type=1.0)
+        return lib.cat([out.reshape(-1), w2.detach().reshape(-1)])
+    check_parity(fn, [IDX, W * 3])
+
+
+def test_embedding_errors():
+    w = torch.tensor(W), minigrad.tensor(W)
+    for idx in ([0, 7], [-1], [[0.5]]):
+        same_error(lambda lib, idx=idx: lib.nn.functional.embedding(
+            lib.tensor(idx), w[lib is minigrad]))
+    same_error(lambda lib: lib.nn.functional.embedding(lib.tensor([1]), w[lib is minigrad],
+                                                       padding_idx=7))
+    same_error(lambda lib: lib.nn.functional.embedding(lib.tensor([1]), lib.tensor(W[0])))
+    int32 = np.array([1, 3], dtype=np.int32)
+    check_parity(lambda lib, i, ww: lib.nn.functional.embedding(i, ww), [int32, W])
+
+
+# ---- pad, normalize ---------------------------------------------------------------------------
+
+X3 = R.standard_normal((2, 3, 4))
+X4 = R.standard_normal((2, 2, 3, 4))
+
+
+@pytest.mark.parametrize("x,pad,mode,value", [
+    (X3, (1, 2), "constant", None), (X3, (1, 2, 0, 1, 2, 0), "constant", 1.5),
+    (X3, (-1, 2), "constant", None), (X3, (0, 0, -1, -1), "constant", None),
+    (X3, (), "constant", None), (X4, (1, 1, 2, 0, 0, 0, 1, 1), "constant", -2.0),
+    (X3, (2, 3), "reflect", None), (X3, (-1, 2), "reflect", None),
+    (X4, (1, 3, 2, 0), "reflect", None), (X3[0], (3, 1), "reflect", None),
+    (X3, (5, 1), "replicate", None), (X4, (2, 0, 1, 3), "replicate", None),
+    (X4[None], (1, 1, 1, 1, 1, 1), "replicate", None), (X3, (4, 3), "circular", None),
+    (X4, (2, 1, 3, 0), "circular", None), (X3, (-1, 1), "circular", None),
+    (X3, (1, 1), "reflect", 0.0),
+])
+def test_pad(x, pad, mode, value):
+    check_parity(lambda lib, a: lib.nn.functional.pad(a, pad, mode, value), [x])
+    if pad:
+        assert gradcheck(lambda a: minigrad.nn.functional.pad(a, pad, mode, value), x)
+
+
+def test_pad_of_integers_and_errors():
+    ints = np.arange(6).reshape(2, 3)
+    check_parity(lambda lib, a: lib.nn.functional.pad(a, (1, 1), value=2.7), [ints])
+    for x, pad, mode, value in [
+        (X3, (1,), "constant", None), (X3, (1,) * 8, "constant", None),
+        (X3, (-3, -2), "constant", None), (X3, (4, 0), "reflect", None),
+        (X3, (5, 0), "circular", None), (X3, (1, 1), "reflect", 2.0),
+        (X3, (1, 1), "bogus", None), (X3[0, 0], (1, 1), "reflect", None),
+        (X4, (1, 1), "replicate", None), (X3, (1,) * 6, "reflect", None),
+        (np.ones((1, 3, 0)), (1, 1), "replicate", None), (X3, (1.5, 1), "constant", None),
+    ]:
+        same_error(lambda lib, x=x, p=pad, m=mode, v=value: lib.nn.functional.pad(
+            lib.tensor(x), p, m, v))
+
+
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1), (float("inf"), 1)])
+def test_normalize(p, dim):
+    x = R.standard_normal((3, 4))
+    check_parity(lambda lib, a: lib.nn.functional.normalize(a, p, dim), [x])
+    zero_row = x.copy()
+    zero_row[1] = 0.0
+    if p == 2.0:                                      # eps applies: the gradient still agrees
+        check_parity(lambda lib, a: lib.nn.functional.normalize(a, p, dim), [zero_row])
+    if np.isfinite(p):
+        assert gradcheck(lambda a: minigrad.nn.functional.normalize(a, p, dim), x)
+
+
+# ---- activation and loss modules ------------------------------------------------------------
+
+MODULES = [
+    ("ReLU", (), {}), ("ReLU", (True,), {}), ("Tanh", (), {}), ("Sigmoid", (), {}),
+    ("GELU", (), {}), ("GELU", ("tanh",), {}), ("SiLU", (), {}), ("Mish", (), {}),
+    ("SELU", (), {}), ("LeakyReLU", (0.2,), {}), ("LeakyReLU", (), {"inplace": True}),
+    ("ELU", (0.5,), {}), ("CELU", (2.0,), {}), ("Hardtanh", (-2.0, 3.0), {}),
+    ("ReLU6", (), {}), ("Threshold", (0.1, 20.0), {}), ("Softplus", (2.0, 4.0), {}),
+    ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}), ("GLU", (0,), {}),
+    ("Softmax", (1,), {}), ("Softmin", (0,), {}), ("LogSoftmax", (-1,), {}),
+    ("PReLU", (), {}), ("PReLU", (5,), {"init": 0.1}), ("Identity", (3,), {"x": 1}),
+    ("Flatten", (), {}), ("Flatten", (0, 1), {}), ("Unflatten", (1, (5, 1)), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", MODULES, ids=lambda v: str(v))
+def test_activation_modules(name, args, kwargs):
+    def fn(lib, a):
+        m = getattr(lib.nn, name)(*args, **kwargs)
+        assert repr(m) == repr(getattr(torch.nn, name)(*args, **kwargs))
+        x = a * 1.0 if kwargs.get("inplace") or True in args else a
+        out = m(x)
+        params = list(m.parameters())
+        return lib.cat([out.reshape(-1)] + [p.reshape(-1) for p in params])
+    check_parity(fn, [X])
+
+
+def test_prelu_parameter_gradient():
+    def grads(lib):
+        m = lib.nn.PReLU(5, init=0.1)
+        m(lib.tensor(X * 1.0)).pow(2).sum().backward()
+        return m.weight.grad
+    same(grads(torch), grads(minigrad))
+
+
+LOSS_MODULES = [
+    ("L1Loss", {}), ("MSELoss", {"reduction": "sum"}), ("SmoothL1Loss", {"beta": 0.5}),
+    ("HuberLoss", {"delta": 0.7, "reduction": "none"}), ("KLDivLoss", {"reduction": "batchmean"}),
+    ("KLDivLoss", {"log_target": True, "reduction": "sum"}), ("BCELoss", {}),
+    ("BCEWithLogitsLoss", {}), ("NLLLoss", {"ignore_index": 1}),
+    ("CrossEntropyLoss", {"label_smoothing": 0.1}), ("MSELoss", {"size_average": False}),
+    ("L1Loss", {"reduce": False}),
+]
+
+
+@pytest.mark.parametrize("name,kw", LOSS_MODULES, ids=lambda v: str(v))
+def test_loss_modules(name, kw):
+    classes = name in ("NLLLoss", "CrossEntropyLoss")
+    x = P if name == "BCELoss" else X[:, :3]
+    t = np.array([0, 2, 1, 1]) if classes else (np.log(T01 + 0.1) if kw.get("log_target")
+                                                else T01)
+
+    def fn(lib, a, b):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")              # size_average's deprecation
+            m = getattr(lib.nn, name)(**kw)
+            theirs = getattr(torch.nn, name)(**kw)
+        assert repr(m) == repr(theirs) and m.reduction == theirs.reduction
+        return m(a, b)
+    check_parity(fn, [x, t], [True, not classes])
+
+
+@pytest.mark.parametrize("name", ["NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"])
+def test_loss_module_weights_are_buffers(name):
+    w = R.random(3) + 0.5
+    x = P if name.startswith("BCE") else X[:, :3]
+    t = T01 if name.startswith("BCE") else np.array([0, 2, 1, 1])
+
+    def fn(lib, a, b, c):
+        extra = {"pos_weight": c * 2} if name == "BCEWithLogitsLoss" else {}
+        m = getattr(lib.nn, name)(weight=c, **extra)
+        keys = list(m.state_dict())
+        assert keys == list(getattr(torch.nn, name)(weight=torch.tensor(w), **{
+            k: torch.tensor(w) for k in extra}).state_dict())
+        assert list(dict(m.named_buffers())) == keys and not list(m.parameters())
+        return m(a, b)
+    check_parity(fn, [x, t, w], [True, False, False])
+
+
+# ---- Embedding module -----------------------------------------------------------------------
+
+def test_embedding_module():
+    def fn(lib, i, w):
+        m = lib.nn.Embedding(7, 3, padding_idx=2)
+        assert (m.weight[2] == 0).all() and m.weight.requires_grad
+        assert m.weight.dtype == lib.float64 or lib is torch
+        with lib.no_grad():
+            m.weight.copy_(w)
+        m.weight.retain_grad()
+        out = m(i)
+        return out
+    check_parity(fn, [IDX, W], [False, True])
+    for kw in ({}, {"padding_idx": -1}, {"max_norm": 1.0, "norm_type": 1.0},
+               {"scale_grad_by_freq": True, "sparse": True}):
+        assert repr(mnn.Embedding(7, 3, **kw)) == repr(torch.nn.Embedding(7, 3, **kw))
+        assert mnn.Embedding(7, 3, **kw).padding_idx == torch.nn.Embedding(7, 3, **kw).padding_idx
+    same_error(lambda lib: lib.nn.Embedding(7, 3, padding_idx=7))
+    same_error(lambda lib: lib.nn.Embedding(7, 3, padding_idx=-8))
+    w = mnn.Embedding(1000, 4, generator=0).weight.detach().numpy()
+    assert abs(w.mean()) < 0.1 and abs(w.std() - 1) < 0.1            # N(0, 1)
+
+
+def test_embedding_parameter_gradient_and_from_pretrained():
+    def grads(lib):
+        m = lib.nn.Embedding.from_pretrained(lib.tensor(W), freeze=False, padding_idx=0)
+        m(lib.tensor(IDX)).pow(2).sum().backward()
+        frozen = lib.nn.Embedding.from_pretrained(lib.tensor(W))
+        assert not frozen.weight.requires_grad
+        return m.weight.grad, frozen(lib.tensor(IDX))
+    same(grads(torch), grads(minigrad))
+
+
+# ---- containers -----------------------------------------------------------------------------
+
+def _net(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            shared = nn.Linear(3, 3)
+            self.blocks = nn.ModuleList([nn.Linear(3, 3), nn.Linear(3, 3), shared, shared])
+            self.heads = nn.ModuleDict({"b": nn.Linear(3, 2), "a": nn.Sequential(nn.Tanh())})
+            self.scales = nn.ParameterList([lib.ones(3), nn.Parameter(lib.zeros(2, 3))])
+            self.extra = nn.ParameterDict({"z": lib.ones(1), "y": nn.Parameter(lib.ones(2))})
+            self.emb = nn.Embedding(5, 3)
+            self.register_buffer("steps", lib.zeros(1))
+
+        def forward(self, idx):
+            x = self.emb(idx)
+            for blk in self.blocks:
+                x = blk(x).relu()
+            x = x * self.scales[0] + self.extra["z"]
+            return self.heads["b"](self.heads["a"](x))
+    return Net()
+
+
+def test_containers_register_what_they_hold():
+    theirs, ours = _net(torch), _net(minigrad)
+    names = [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_parameters()] == names
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert [n for n, _ in ours.named_modules(remove_duplicate=False)] == \
+        [n for n, _ in theirs.named_modules(remove_duplicate=False)]
+    assert [type(m).__name__ for m in ours.modules()] == \
+        [type(m).__name__ for m in theirs.modules()]
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    assert [type(m).__name__ for m in ours.children()] == \
+        [type(m).__name__ for m in theirs.children()]
+    assert len(list(ours.parameters())) == len(list(theirs.parameters()))
+    assert repr(ours).replace("minigrad.", "torch.") == repr(theirs)
+    order = {lib: [] for lib in LIBS}
+    for lib, net in ((torch, theirs), (minigrad, ours)):
+        net.apply(lambda m, lib=lib: order[lib].append(type(m).__name__))
+    assert order[minigrad] == order[torch]
+
+
+def test_containers_forward_and_gradients_with_copied_weights():
+    def fn(lib, idx):
+        net = _net(lib)
+        state = {k: v.detach().numpy() for k, v in _net(torch).state_dict().items()}
+        rng = np.random.default_rng(3)
+        net.load_state_dict({k: lib.tensor(rng.standard_normal(v.shape)) for k, v in
+                             state.items()})
+        out = net(idx)
+        out.pow(2).sum().backward()
+        grads = [p.grad if p.grad is not None else lib.zeros(p.shape)
+                 for _, p in net.named_parameters()]
+        return lib.cat([out.reshape(-1)] + [g.reshape(-1) for g in grads])
+    check_parity(fn, [IDX[:, :3] % 5])
+
+
+def test_module_list_behaves_like_a_list():
+    def ops(lib):
+        nn = lib.nn
+        ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+        ml.append(nn.Sigmoid())
+        ml.extend([nn.GELU()])
+        ml.insert(1, nn.SiLU())
+        ml += [nn.ELU()]
+        ml2 = ml + nn.ModuleList([nn.Identity()])
+        popped = ml.pop(0)
+        del ml[1]
+        ml[-1] = nn.Softsign()
+        sub = ml[1:3]
+        ml[0] = nn.Hardtanh()                    # replacing keeps the place
+        seq = nn.Sequential(nn.ReLU(), nn.Tanh())
+        seq[0] = nn.GELU()
+        return [repr(seq), repr(ml), repr(ml2), repr(popped), repr(sub), type(sub).__name__,
+                len(ml),
+                [type(m).__name__ for m in ml], [k for k, _ in ml.named_children()],
+                repr(nn.ModuleList()), repr(nn.ModuleList([nn.Linear(2, 2)] * 3 + [nn.ReLU()]))]
+    assert ops(minigrad) == ops(torch)
+    same_error(lambda lib: lib.nn.ModuleList([lib.nn.ReLU()])[1])
+    same_error(lambda lib: lib.nn.ModuleList().extend(3))
+    same_error(lambda lib: lib.nn.ModuleList()(1))
+    same_error(lambda lib: lib.nn.ModuleList([3]))
+
+
+def test_module_dict_and_parameter_containers():
+    def ops(lib):
+        nn = lib.nn
+        md = nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()})
+        md.update([("c", nn.GELU())])
+        md["d"] = nn.Identity()
+        popped = md.pop("b")
+        out = [list(md.keys()), [type(m).__name__ for m in md.values()], "a" in md, len(md),
+               repr(popped), list(md)]
+        pl = nn.ParameterList([lib.ones(2)])
+        pl.append(lib.zeros(3, 2))
+        pl.extend([nn.Parameter(lib.ones(1))])
+        pl[0] = lib.full((2,), 3.0)
+        out += [len(pl), [type(p).__name__ for p in pl], [p.requires_grad for p in pl],
+                [n for n, _ in pl.named_parameters()], len(pl[1:]),
+                repr(pl).replace("minigrad.", "torch.")]
+        pd = nn.ParameterDict({"w": lib.ones(2), "b": lib.zeros(1)})
+        pd["c"] = nn.Parameter(lib.ones(3))
+        pd.update(OrderedDict([("e", lib.ones(1)), ("d", lib.ones(1))]))
+        pd.update({"g": lib.ones(1), "f": lib.ones(1)})
+        del pd["w"]
+        out += [list(pd.keys()), [n for n, _ in pd.named_parameters()], "b" in pd,
+                pd.get("x") is None, len(pd), repr(pd).replace("minigrad.", "torch."),
+                type(pd["b"]).__name__]
+        return out
+    assert ops(minigrad) == ops(torch)
+    same_error(lambda lib: lib.nn.ModuleDict().update(3))
+    same_error(lambda lib: lib.nn.ModuleDict().update([("a",)]))
+    same_error(lambda lib: lib.nn.ModuleDict({"training": lib.nn.ReLU()}))
+    same_error(lambda lib: lib.nn.ModuleDict()["missing"])
+    same_error(lambda lib: lib.nn.ParameterList()(1))
+    same_error(lambda lib: lib.nn.ParameterList().extend(lib.ones(2)))
+    same_error(lambda lib: lib.nn.ParameterDict()[0])
+
+
+def test_parameter_list_shares_the_tensor_it_wraps():
+    t = minigrad.ones(3)
+    pl = mnn.ParameterList([t])
+    assert isinstance(pl[0], mnn.Parameter) and pl[0].requires_grad
+    with minigrad.no_grad():
+        pl[0].mul_(2.0)
+    assert (t == 2).all()
+
+
+# ---- Module: walks, submodules, modes, hooks, repr --------------------------------------------
+
+def test_get_submodule_parameter_buffer():
+    def ops(lib):
+        net = _net(lib)
+        return [type(net.get_submodule("")).__name__, type(net.get_submodule("blocks.1")).__name__,
+                type(net.get_submodule("heads.a.0")).__name__,
+                tuple(net.get_parameter("blocks.0.weight").shape),
+                tuple(net.get_buffer("steps").shape), tuple(net.get_parameter("scales.1").shape)]
+    assert ops(minigrad) == ops(torch)
+    for call in (lambda n: n.get_submodule("blocks.9"), lambda n: n.get_submodule("steps"),
+                 lambda n: n.get_submodule("blocks.0.weight"),
+                 lambda n: n.get_parameter("steps"), lambda n: n.get_parameter("blocks.0.nope"),
+                 lambda n: n.get_buffer("blocks.0.weight"), lambda n: n.get_buffer("x.y")):
+        theirs, ours = same_error(lambda lib, c=call: c(_net(lib)))
+        assert str(ours) == str(theirs)
+
+
+def test_train_eval_go_through_children_train():
+    def ops(lib):
+        seen = []
+
+        class Loud(lib.nn.Module):
+            def train(self, mode=True):
+                seen.append(mode)
+                return super().train(mode)
+
+        net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Sequential(Loud(), lib.nn.Dropout()))
+        assert net.eval() is net and net.train() is net
+        net[1].eval()
+        return seen, [m.training for m in net.modules()]
+    assert ops(minigrad) == ops(torch)
+    same_error(lambda lib: lib.nn.Linear(2, 2).train("yes"))
+
+
+def test_forward_hooks():
+    def run(lib):
+        nn, log = lib.nn, []
+        net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        with lib.no_grad():
+            for i, p in enumerate(net.parameters()):
+                p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape)) + i))
+        h1 = net[0].register_forward_hook(lambda m, a, o: log.append(("post", len(a))))
+        h2 = net[0].register_forward_pre_hook(lambda m, a: log.append(("pre", len(a))))
+        h3 = net[1].register_forward_hook(lambda m, a, o: o * 2)            # replaces output
+        h4 = net[2].register_forward_pre_hook(lambda m, a: a[0] + 1)         # replaces input
+        h5 = net[0].register_forward_hook(lambda m, a, o: log.append("first"), prepend=True)
+        h6 = net.register_forward_pre_hook(
+            lambda m, a, kw: (a, kw) if log.append(("kw", sorted(kw))) else None,
+            with_kwargs=True)
+        h7 = net.register_forward_hook(lambda m, a, kw, o: log.append(("kwpost", tuple(o.shape))),
+                                       with_kwargs=True)
+        x = lib.tensor(np.linspace(-2, 2, 6).reshape(2, 3), requires_grad=True)
+        y1 = net(x)
+        y1.sum().backward()
+        grad = x.grad.clone()
+        for h in (h1, h2, h3, h4, h5, h6, h7):
+            h.remove()
+        h1.remove()                                  # twice is harmless
+        y2 = net(x)
+        with net.register_forward_hook(lambda m, a, o: log.append("ctx")):
+            net(x)
+        net(x)
+        return log, y1, grad, y2, len(net._forward_hooks), len(net[0]._forward_pre_hooks)
+    theirs, ours = run(torch), run(minigrad)
+    assert ours[0] == theirs[0]
+    same(theirs[1:4], ours[1:4])
+    assert ours[4:] == theirs[4:] == (0, 0)
+
+
+def test_forward_hooks_always_call_and_bad_pre_hook_result():
+    def run(lib):
+        log = []
+
+        class Boom(lib.nn.Module):
+            def forward(self, x):
+                raise ValueError("boom")
+        m = Boom()
+        m.register_forward_hook(lambda mod, a, o: log.append("plain"))
+        m.register_forward_hook(lambda mod, a, o: log.append(("always", o)), always_call=True)
+        with pytest.raises(ValueError):
+            m(lib.ones(1))
+        return log
+    assert run(minigrad) == run(torch) == [("always", None)]
+
+    def bad(lib):
+        m = lib.nn.Identity()
+        m.register_forward_pre_hook(lambda mod, a, kw: 3, with_kwargs=True)
+        m(lib.ones(1))
+    same_error(bad)
+
+
+def test_missing_forward_is_not_implemented():
+    theirs, ours = same_error(lambda lib: lib.nn.Module()(1))
+    assert str(ours) == str(theirs)
+
+
+def test_repr_of_a_model_using_the_new_modules():
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(OrderedDict([
+            ("emb", nn.Embedding(27, 10, padding_idx=0)), ("flat", nn.Flatten()),
+            ("blocks", nn.ModuleList([nn.Sequential(nn.Linear(30, 30), nn.GELU())
+                                      for _ in range(3)] + [nn.LeakyReLU(0.1, inplace=True)])),
+            ("heads", nn.ModuleDict({"act": nn.ELU(), "out": nn.LogSoftmax(dim=1)})),
+            ("loss", nn.CrossEntropyLoss()), ("p", nn.PReLU()), ("empty", nn.ModuleList()),
+        ]))
+    assert repr(build(minigrad)) == repr(build(torch))
+
+
+def test_module_conveniences():
+    def ops(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+        net(lib.ones(4, 2)).sum().backward()
+        assert net.cpu() is net and net.requires_grad_(False) is net
+        frozen = [p.requires_grad for p in net.parameters()]
+        net.requires_grad_()
+        net.zero_grad()
+        return frozen, [p.grad for p in net.parameters()], net._get_name()
+    assert ops(minigrad) == ops(torch)
+
+
+# ---- nn.utils ---------------------------------------------------------------------------------
+
+GRADS = [R.standard_normal((3, 4)), R.standard_normal(5), R.standard_normal((2, 2)) * 10]
+
+
+def _with_grads(lib, grads=GRADS, none_at=None):
+    ps = []
+    for i, g in enumerate(grads):
+        p = lib.nn.Parameter(lib.zeros(g.shape, dtype=lib.float64))
+        if i != none_at:
+            p.grad = lib.tensor(g)
+        ps.append(p)
+    return ps
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 0.5, 3.0, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])
+def test_clip_grad_norm(norm_type, max_norm):
+    def run(lib):
+        ps = _with_grads(lib, none_at=1)
+        total = lib.nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
+        return [total] + [p.grad for p in ps]
+    same(run(torch), run(minigrad))
+
+
+def test_clip_grad_norm_special_cases():
+    def run(lib):
+        one = _with_grads(lib)[0]
+        single = lib.nn.utils.clip_grad_norm_(one, 1.0)              # a single tensor
+        gen = lib.nn.utils.clip_grad_norm_((p for p in _with_grads(lib)), 2.0)
+        nothing = lib.nn.utils.clip_grad_norm_([lib.nn.Parameter(lib.ones(2))], 1.0)
+        total = lib.nn.utils.get_total_norm([lib.tensor(g) for g in GRADS], 2.0)
+        ps = _with_grads(lib)
+        lib.nn.utils.clip_grads_with_norm_(ps, 1.0, total)
+        return [single, one.grad, gen, nothing.to(lib.float64), total] + [p.grad for p in ps]
+    same(run(torch), run(minigrad))
+    for lib in LIBS:
+        with pytest.warns(UserWarning, match="empty generator"):
+            lib.nn.utils.clip_grad_norm_((p for p in []), 1.0)
+    same_error(lambda lib: lib.nn.utils.clip_grad_norm_(
+        _with_grads(lib, [np.array([np.inf, 1.0])]), 1.0, error_if_nonfinite=True))
+
+
+def test_clip_grad_value_and_vectors():
+    def run(lib):
+        ps = _with_grads(lib, none_at=0)
+        assert lib.nn.utils.clip_grad_value_(ps, 0.7) is None
+        lib.nn.utils.clip_grad_value_(ps[1], 0.1)
+        net = lib.nn.Linear(3, 2)
+        vec = lib.nn.utils.parameters_to_vector(net.parameters())
+        new = lib.tensor(np.arange(8.0))
+        lib.nn.utils.vector_to_parameters(new, net.parameters())
+        return [p.grad for p in ps] + [tuple(vec.shape), net.weight, net.bias]
+    theirs, ours = run(torch), run(minigrad)
+    same(theirs[:3], ours[:3])
+    assert theirs[3] == tuple(ours[3])
+    same([p.detach().to(torch.float64) for p in theirs[4:]], [p.detach() for p in ours[4:]])
+    same_error(lambda lib: lib.nn.utils.vector_to_parameters([1.0], [lib.ones(1)]))
+
+
+def test_clip_grad_norm_in_a_training_step():
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.SiLU(), lib.nn.Linear(8, 3))
+        state = {k: lib.tensor(np.random.default_rng(5).standard_normal(tuple(v.shape)))
+                 for k, v in net.state_dict().items()}
+        net.load_state_dict(state)
+        opt = lib.optim.SGD(net.parameters(), lr=0.1)
+        x = lib.tensor(np.random.default_rng(6).standard_normal((16, 4)))
+        y = lib.tensor(np.random.default_rng(7).integers(0, 3, 16))
+        norms = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = lib.nn.CrossEntropyLoss()(net(x), y)
+            loss.backward()
+            norms.append(lib.nn.utils.clip_grad_norm_(net.parameters(), 0.5))
+        opt.step()
+        return norms + [p.detach() for p in net.parameters()]
+    same(run(torch), run(minigrad), rtol=1e-10, atol=1e-12)
+
+
+# ---- composition only ------------------------------------------------------------------------
+
+def test_new_modules_have_no_backward_code():
+    import inspect
+
+    from minigrad.nn import activation, containers, embedding, hooks, loss, utils
+    for mod in (activation, containers, embedding, hooks, loss, utils):
+        src = inspect.getsource(mod)
+        assert "def backward" not in src and "apply(" not in src.replace(".apply(", ""), mod
