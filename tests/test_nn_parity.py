@@ -453,6 +453,81 @@ def test_normalize(p, dim):
         assert gradcheck(lambda a: minigrad.nn.functional.normalize(a, p, dim), x)
 
 
+@pytest.mark.parametrize("shapes,dim", [(((3, 4), (3, 4)), 1), (((3, 4), (1, 4)), 0),
+                                        (((2, 3, 4), (3, 4)), -1)])
+def test_cosine_similarity_and_pairwise_distance(shapes, dim):
+    a, b = R.standard_normal(shapes[0]), R.standard_normal(shapes[1])
+    check_parity(lambda lib, x, y: lib.nn.functional.cosine_similarity(x, y, dim), [a, b])
+    check_parity(lambda lib, x, y: lib.nn.CosineSimilarity(dim)(x, y), [a, b])
+    for p, keepdim in ((2.0, False), (1.0, True), (3.0, False)):
+        check_parity(lambda lib, x, y, p=p, k=keepdim: lib.nn.functional.pairwise_distance(
+            x, y, p, keepdim=k), [a, b])
+        check_parity(lambda lib, x, y, p=p, k=keepdim: lib.nn.PairwiseDistance(p, keepdim=k)(
+            x, y), [a, b])
+    assert gradcheck(lambda x, y: minigrad.nn.functional.cosine_similarity(x, y, dim), a, b)
+    assert gradcheck(lambda x, y: minigrad.nn.functional.pairwise_distance(x, y), a, b)
+
+
+Q, K, V = R.standard_normal((2, 4, 5)), R.standard_normal((2, 6, 5)), R.standard_normal((2, 6, 3))
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"scale": 0.3}, {"mask": "bool"},
+                                {"mask": "float"}])
+def test_scaled_dot_product_attention(kw):
+    kw = dict(kw)
+    masks = {"bool": np.arange(24).reshape(4, 6) % 5 != 1, "float": R.standard_normal((4, 6))}
+    arrays = [Q, K, V]
+    if "mask" in kw:
+        arrays.append(masks[kw.pop("mask")])
+
+    def fn(lib, q, k, v, *mask):
+        return lib.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask[0] if mask else None, **kw)
+    check_parity(fn, arrays, [True, True, True, False][:len(arrays)])
+    assert gradcheck(lambda a, b, c: fn(minigrad, a, b, c, *[minigrad.tensor(m) for m in
+                                                                arrays[3:]]), Q, K, V)
+    same_error(lambda lib: lib.nn.functional.scaled_dot_product_attention(
+        lib.tensor(Q), lib.tensor(K), lib.tensor(V), attn_mask=lib.ones(4, 6), is_causal=True))
+
+
+def test_dropout_module_signature_and_inplace():
+    for lib in LIBS:
+        x = lib.ones(200, 5)
+        y = lib.nn.Dropout(0.5, True)(x)                     # inplace, positionally
+        assert y is x and set(np.unique(_np(x))) == {0.0, 2.0}
+        ev = lib.nn.Dropout(0.5).eval()
+        assert (_np(ev(x)) == _np(x)).all()
+        keep = lib.ones(3)
+        lib.nn.Dropout(0.5)(keep)
+        assert (_np(keep) == 1).all()                        # not in place by default
+    a = mnn.Dropout(0.5, generator=1)(minigrad.ones(50))
+    b = mnn.Dropout(0.5, generator=1)(minigrad.ones(50))
+    assert (_np(a) == _np(b)).all()                          # minigrad's generator keyword
+
+
+def test_everything_of_issue_11_is_exported():
+    modules = ["Embedding", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+               "Flatten", "Identity", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU", "ELU",
+               "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+               "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+               "Softplus"]
+    functions = ["softmax", "log_softmax", "one_hot", "embedding", "gelu", "silu",
+                 "leaky_relu", "elu", "logsigmoid", "softplus", "normalize", "pad", "nll_loss",
+                 "binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss",
+                 "smooth_l1_loss", "huber_loss", "kl_div", "mse_loss"]
+    for name in modules:
+        assert issubclass(getattr(mnn, name), mnn.Module) and name in mnn.__all__
+    for name in functions:
+        assert callable(getattr(minigrad.nn.functional, name))
+    import minigrad.nn.utils as utils
+    from minigrad.nn.utils import clip_grad_norm_
+    assert mnn.utils is utils and utils.clip_grad_norm_ is clip_grad_norm_
+    for name in mnn.__all__:
+        assert getattr(mnn, name) is not None
+    for name in minigrad.nn.functional.__all__:
+        assert callable(getattr(minigrad.nn.functional, name))
+
+
 # ---- activation and loss modules ------------------------------------------------------------
 
 MODULES = [

@@ -7,7 +7,7 @@ Tensor engine, with PyTorch's names and signatures.
 Everything here is composed from the primitive ops of `minigrad.ops`; no backward code.
 Where things live: modules.py (Parameter, Module), containers.py (Sequential, ModuleList,
 ModuleDict, ParameterList, ParameterDict), layers.py (Linear, BatchNorm1d, LayerNorm,
-Dropout, ...), embedding.py, activation.py, loss.py, hooks.py (forward hooks), utils.py
+Dropout, ...), embedding.py, activation.py, loss.py, distance.py, hooks.py (forward hooks), utils.py
 (gradient clipping), init.py, functional/ (the formulas).
 """
 
@@ -37,6 +37,7 @@ from .activation import (
     Threshold,
 )
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .distance import CosineSimilarity, PairwiseDistance
 from .embedding import Embedding
 from .hooks import RemovableHandle
 from .layers import BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, Linear, Unflatten
@@ -54,12 +55,12 @@ from .loss import (
 from .modules import IncompatibleKeys, Module, Parameter
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "CrossEntropyLoss", "Dropout", "ELU",
-    "Embedding", "Flatten", "GELU", "GLU", "Hardtanh", "HuberLoss", "Identity",
-    "IncompatibleKeys", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
-    "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module", "ModuleDict", "ModuleList",
-    "NLLLoss", "PReLU", "Parameter", "ParameterDict", "ParameterList", "ReLU", "ReLU6",
-    "RemovableHandle", "SELU", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
-    "Softmin", "Softplus", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
-    "functional", "init", "utils",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CELU", "CosineSimilarity",
+    "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "Hardtanh",
+    "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "PReLU", "PairwiseDistance", "Parameter",
+    "ParameterDict", "ParameterList", "ReLU", "ReLU6", "RemovableHandle", "SELU", "Sequential",
+    "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh",
+    "Tanhshrink", "Threshold", "Unflatten", "functional", "init", "utils",
 ]

@@ -36,6 +36,7 @@ from .activations import (
     tanhshrink,
     threshold,
 )
+from .distance import cosine_similarity, pairwise_distance, scaled_dot_product_attention
 from .embedding import embedding, one_hot
 from .layers import batch_norm, dropout, layer_norm
 from .losses import (
@@ -51,9 +52,10 @@ from .regression import huber_loss, l1_loss, mse_loss, smooth_l1_loss
 
 __all__ = [
     "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu",
-    "cross_entropy", "dropout", "elu", "embedding", "gelu", "glu", "hardtanh", "huber_loss",
-    "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid",
-    "logsumexp", "mean", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad",
-    "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+    "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "gelu", "glu",
+    "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "logsumexp", "mean", "mish", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "prelu", "relu", "relu6",
+    "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
     "softmin", "softplus", "softsign", "tanh", "tanhshrink", "threshold", "var",
 ]
