@@ -233,9 +233,11 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
 
     (log(1 - x) computed as log1p(-x); w = weight, broadcast to the input, default 1). The
     clamp at -100 is PyTorch's: a probability of exactly 0 or 1 gives a finite loss.
-    The gradient is the derivative of that expression: (x - t) / (x (1 - x)) where no clamp
-    is active. (PyTorch's hand-written backward instead divides by max(x (1 - x), 1e-12);
-    the two agree wherever x (1 - x) >= 1e-12.) Prefer binary_cross_entropy_with_logits.
+    The gradients are the derivatives of that expression: (x - t) / (x (1 - x)) for x where
+    no clamp is active, and the clamped log(1 - x) - log(x) for t, finite everywhere.
+    (PyTorch's hand-written backward divides by max(x (1 - x), 1e-12) instead and uses the
+    unclamped logs for t, +-inf at x = 0 or 1; the two agree wherever x (1 - x) >= 1e-12.)
+    Prefer binary_cross_entropy_with_logits.
 
     >>> F.binary_cross_entropy(minigrad.tensor([0.9, 0.2]), minigrad.tensor([1.0, 0.0]))
     """
