@@ -353,3 +353,14 @@ def test_load_state_dict_mismatches_raise_like_torch(lib, problem):
         lib.optim.Adam([{"params": params[:1]}, {"params": params[1:]}]).load_state_dict(sd)
     with pytest.raises(TypeError, match="ordered collections"):
         lib.optim.Adam([{"params": set(params)}])
+
+
+def test_repr_is_torchs(problem):
+    """print(opt) shows the same groups and options (PyTorch's defaults, literally)."""
+    p0, _ = problem
+    for name in STATE_CASES:
+        ours = repr(grouped(minigrad, name, p0)[1])
+        theirs = repr(grouped(torch, name, p0)[1])
+        assert ours == theirs, name
+        assert repr(getattr(optim, name)([minigrad.tensor(p0[0], requires_grad=True)])) == \
+            repr(getattr(torch.optim, name)([torch.tensor(p0[0], requires_grad=True)]))

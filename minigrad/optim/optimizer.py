@@ -215,13 +215,10 @@ class Optimizer:
         self.state = new_state
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__} ("]
-        for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
+        text = f"{type(self).__name__} ("
+        for i, group in enumerate(self.param_groups):     # PyTorch's layout, blank lines too
+            text += f"\nParameter Group {i}\n"
             for k in sorted(group):
                 if k != "params":
-                    lines.append(f"    {k}: {group[k]}")
-        lines.append(")")
-        return "\n".join(lines)
-
-
+                    text += f"    {k}: {group[k]}\n"
+        return text + ")"
