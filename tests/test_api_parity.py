@@ -35,11 +35,6 @@ def dtype_name(dt) -> str:
     return str(dt).rsplit(".", 1)[-1]
 
 
-def is_named_tuple(x) -> bool:
-    return isinstance(x, tuple) and hasattr(x, "_fields") or type(x).__module__ == (
-        "torch.return_types")
-
-
 def assert_same(mg, th, where="result", tol=TIGHT):
     """minigrad's `mg` is what torch's `th` is: same kind of object, dtype, shape, values."""
     if isinstance(th, torch.Tensor):
@@ -164,10 +159,6 @@ MASK = np.array([[True, False, True, False], [False, False, False, True],
 ROWS = np.array([2, 0, 2, 1])
 
 
-def t_of(T, a):
-    return T.tensor(a)
-
-
 # ---- shapes and views ------------------------------------------------------------------------
 case("view", lambda T, x: x.view(6, -1), (R, "any"))
 case("view_tuple", lambda T, x: x.view((4, 6)), (R, "any"))
@@ -290,7 +281,8 @@ case("masked_fill_int", lambda T, i: i.masked_fill(T.tensor(MASK), 7), (S, "int"
 case("where", lambda T, a, b: T.where(a > b, a, b), (S, "any"), (S, "any"))
 case("where_scalar", lambda T, a: T.where(a > 0, a, 0.0), (S, "any"))
 case("where_scalar_first", lambda T, a: T.where(a > 0, 1.0, a * 2), (S, "any"))
-case("where_broadcast", lambda T, a, b: T.where(T.tensor(MASK[0]), a, b), (S, "any"), ((3, 1), "any"))
+case("where_broadcast", lambda T, a, b: T.where(T.tensor(MASK[0]), a, b), (S, "any"),
+     ((3, 1), "any"))
 case("where_method", lambda T, a, b: a.where(a < b, b), (S, "any"), ((4,), "any"))
 case("where_one_arg", lambda T, a: T.where(a > 0), (S, "any"))
 case("where_int_float", lambda T, i, x: T.where(i > 0, i, x), (S, "int"), (S, "any"))
@@ -515,8 +507,8 @@ for op in ("max", "min"):
          (S, "any"))
     case(f"{op}_int_dim", lambda T, i, op=op: getattr(i, op)(0), (S, "int"))
     case(f"arg{op}", lambda T, x, op=op: getattr(x, f"arg{op}")(), (R, "distinct"))
-    case(f"arg{op}_func_positional_dim", lambda T, x, op=op: getattr(T, f"arg{op}")(x, 1, keepdim=True),
-         (R, "distinct"))
+    case(f"arg{op}_func_positional_dim",
+         lambda T, x, op=op: getattr(T, f"arg{op}")(x, 1, keepdim=True), (R, "distinct"))
     case(f"arg{op}_ties_first", lambda T, x, op=op: getattr(x, f"arg{op}")(dim=-1), (R, "ties"))
     case(f"a{op}_tuple", lambda T, x, op=op: getattr(T, f"a{op}")(x, (0, 1)), (R, "distinct"))
     case(f"a{op}_ties_split", lambda T, x, op=op: getattr(x, f"a{op}")(1), (R, "ties"),
