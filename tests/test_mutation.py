@@ -947,6 +947,45 @@ def test_inplace_op_whose_operand_aliases_the_tensor(case):
     check_same(program, data("nonzero", (3,)))
 
 
+def test_inplace_ops_are_drawn_as_versions_with_their_own_values(floats_in):
+    """Deliverable: in-place ops recorded in the graph are "drawn as such in pictures": the
+    picture of `y = x * 2; y[0] = 0; y.add_(1)` has a box for each op (its own description)
+    feeding a node for each version of y, and a version that shows its data shows the values
+    it had then (PyTorch's values after that step), not the storage's latest values."""
+    start = np.array([0.5, 1.5, -2.0])
+    tx = torch.tensor(start)
+    ty = tx * 2
+    after = [ty.clone()]
+    ty[0] = 0.0
+    after.append(ty.clone())
+    ty.add_(1)
+    after.append(ty.clone())
+
+    x = minigrad.tensor(start, requires_grad=True)
+    x.label = "x"
+    y = x * 2
+    y.label = "y"
+    y[0] = 0.0
+    y.add_(1)
+    versions = [y.parents[0].parents[0], y.parents[0], y]
+    assert [v.op for v in versions] == ["mul", "setitem", "add"]
+    source = minigrad.draw(y).source
+    labels = dict(re.findall(r'^\s*(\w+) \[label="([^"]*)"', source, re.M))
+    drawn = {}                                    # op description -> that version's lines
+    for node, label in labels.items():
+        if node + "_op" in labels:
+            drawn[labels[node + "_op"]] = label.split("\\n")
+    for version, values in zip(versions, after):
+        lines = drawn.get(version.describe())
+        assert lines is not None, f"no box {version.describe()!r} in the picture"
+        assert lines[0] == "y"
+        shown = [ln for ln in lines if ln.startswith("data")]
+        if shown:
+            np.testing.assert_allclose(floats_in(shown[0]), values.numpy(), atol=1e-3,
+                                       err_msg=f"data drawn for the version after "
+                                               f"{version.describe()!r}")
+
+
 # ---- PyTorch's rules for mutation ---------------------------------------------------------------
 
 LEAF_MUTATIONS = {
