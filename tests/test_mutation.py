@@ -1281,13 +1281,22 @@ def _saved_change(case):
             y = a * w
             a.add_(1)
             a.add_(1)
+        elif case == "expand_view_saved":
+            a = x[:, :1] * 1
+            y = a.expand(3, 4) * w            # saves the expanded view
+            a.mul_(2)
+        elif case == "T_view_saved":
+            a = x * 1
+            y = a.T @ w                       # saves the transposed view
+            a[1, 1] = 0.0
         (y * 1).sum().backward()
     return program
 
 
 SAVED_CHANGES = ["exp_output", "mul_input", "pow_input", "sigmoid_output", "tanh_output_view",
                  "log_input_via_detach", "matmul_input", "div_denominator", "relu_output_base",
-                 "sqrt_output", "saved_view_base_changed", "twice"]
+                 "sqrt_output", "saved_view_base_changed", "twice", "expand_view_saved",
+                 "T_view_saved"]
 
 
 @pytest.mark.parametrize("case", SAVED_CHANGES)
