@@ -36,6 +36,7 @@ from .engine import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     scope,
     set_grad_enabled,

@@ -74,8 +74,11 @@ class _Formatter:
                 fmt = "e" if self.sci_mode else "f"
                 texts = [f"{v:.{p}{fmt}}" for v in finite.tolist()]
             self.width = max(self.width, *map(len, texts))
-        if OPTIONS.sci_mode is not None:
+        if OPTIONS.sci_mode is not None and OPTIONS.sci_mode != self.sci_mode:
             self.sci_mode = OPTIONS.sci_mode
+            if finite.size:            # widths of the mode the options asked for
+                fmt = "e" if self.sci_mode else "f"
+                self.width = max(1, *(len(f"{v:.{p}{fmt}}") for v in finite.tolist()))
 
     def format(self, v: Any) -> str:
         p = OPTIONS.precision

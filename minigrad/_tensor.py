@@ -32,8 +32,10 @@ from .engine import (
     Node,
     Version,
     bump,
+    check_inference,
     evict,
     leaf,
+    mark_inference,
     record,
     run_backward,
     stamp,
@@ -80,7 +82,13 @@ def as_array(data: Any, dtype: Any = None, infer: bool = True, copy: bool = True
             data = [np.asarray(x._data if isinstance(x, Tensor) else x) for x in data]
         try:
             arr = np.asarray(data)
-        except (ValueError, TypeError) as err:
+        except ValueError as err:
+            if "inhomogeneous" in str(err):
+                raise ValueError(f"{what}: expected a sequence of lists of one length at every "
+                                 f"level (a rectangular array): {err}") from None
+            raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__}: "
+                            f"{err}") from None
+        except TypeError as err:
             raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__}: "
                             f"{err}") from None
     kind = arr.dtype.kind
@@ -120,6 +128,13 @@ class Size(tuple):
         for d in self:
             n *= d
         return n
+
+    def __getitem__(self, i: Any) -> Any:
+        out = tuple.__getitem__(self, i)
+        return Size(out) if isinstance(i, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        return Size(tuple(self) + tuple(other))
 
 
 class _ViewOf:
@@ -181,6 +196,10 @@ class Tensor(Node):
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
+        if value and self._extra is not None and self._extra.get("inference") \
+                and not STATE.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         if value and self._data.dtype.kind != "f":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
                                f"(this one is {dtypes.from_numpy_dtype(self._data.dtype)})")
@@ -275,10 +294,19 @@ class Tensor(Node):
     @property
     def data(self) -> Tensor:
         """The same storage as a new leaf outside the graph, with a version counter of its
-        own: in-place changes through `.data` are not tracked (as PyTorch)."""
+        own: in-place changes through `.data` are not tracked (as PyTorch). (An earlier
+        version of a tensor changed in place, reached through a graph, shows its own values.)"""
+        extra = self._extra
+        if extra is not None and "snapshot" in extra:
+            return extra["snapshot"]
         t = _wrap(self._data)
         t._label = self.label
         return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has had (shared with its views)."""
+        return 0 if self._ver is None else self._ver.count
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -375,7 +403,8 @@ class Tensor(Node):
         if nd < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of "
                                f"matrices. Got {nd}-D tensor.")
-        return apply(ops.Transpose, (self,), tuple(range(nd - 2)) + (nd - 1, nd - 2))
+        return apply(ops.Transpose, (self,),
+                     ops.named(tuple(range(nd - 2)) + (nd - 1, nd - 2), "TransposeBackward0"))
 
     # ---- gradients ----------------------------------------------------------------------
     def retain_grad(self) -> None:
@@ -473,9 +502,13 @@ class Tensor(Node):
         return self._data.reshape(()).item()
 
     def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self) -> int:
@@ -511,10 +544,10 @@ class Tensor(Node):
 
     def numpy(self, force: bool = False) -> np.ndarray:
         """The data as an ndarray sharing this tensor's memory (changes show on both sides
-        and are not tracked by autograd, as PyTorch). `force=True` gives a copy, also for a
-        tensor that requires grad."""
+        and are not tracked by autograd, as PyTorch). `force=True` allows it also for a tensor
+        that requires grad (as `detach().numpy()`)."""
         if force:
-            return self._data.copy()
+            return self._data
         if self._rg:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -566,7 +599,8 @@ class Tensor(Node):
         return binary(ops.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype \
+                and self._data.dtype.kind != "b":
             return apply(ops.Sub, (self, other))
         if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
             return apply(ops.SubConst, (self,), other)
@@ -645,20 +679,20 @@ class Tensor(Node):
 
     # ---- indexing -----------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
-        index = to_index(index, self._data.shape)
+        template, arrays = to_index(index)
         try:
-            self._data[index]
+            self._data[ops.fill_index(template, [a._data for a in arrays])]
         except (IndexError, ValueError, TypeError) as err:
             raise IndexError(f"getitem: bad index for a tensor of shape "
                              f"{tuple(self._data.shape)}: {err}") from None
-        return apply(ops.GetItem, (self,), index)
+        return apply(ops.GetItem, (self, *arrays), template)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        index = to_index(index, self._data.shape)
+        template, arrays = to_index(index)
         value = value if isinstance(value, Tensor) else _constant(value, self._data.dtype)
         try:
-            target = np.broadcast_shapes(value._data.shape, self._data[index].shape)
-            if target != self._data[index].shape:
+            picked = self._data[ops.fill_index(template, [a._data for a in arrays])].shape
+            if np.broadcast_shapes(value._data.shape, picked) != picked:
                 raise ValueError
         except (IndexError, TypeError) as err:
             raise IndexError(f"setitem: bad index for a tensor of shape "
@@ -666,8 +700,8 @@ class Tensor(Node):
         except ValueError:
             raise RuntimeError(f"shape mismatch: value tensor of shape "
                                f"{list(value._data.shape)} cannot be broadcast to indexing "
-                               f"result of shape {list(self._data[index].shape)}") from None
-        inplace(self, ops.SetItem, value, index)
+                               f"result of shape {list(picked)}") from None
+        inplace(self, ops.SetItem, (value, *arrays), template)
 
 
 def _ufunc_table() -> dict[str, Callable]:
@@ -694,6 +728,9 @@ def _ufunc_table() -> dict[str, Callable]:
     table["maximum"] = lambda a, b: t(a).maximum(t(b))
     table["minimum"] = lambda a, b: t(a).minimum(t(b))
     return table
+
+
+_UFUNCS = _ufunc_table()
 
 
 def zero_grads(params: Any, set_to_none: bool = True) -> None:
@@ -724,7 +761,6 @@ class _HookHandle:
 
 
 _new = object.__new__
-_UFUNCS = _ufunc_table()
 
 
 def _sent_once(share: Any, shares: tuple) -> bool:
@@ -766,6 +802,8 @@ def _wrap(arr: np.ndarray) -> Tensor:
     t._scope = STATE.scope
     t._extra = None
     t._seq = 0
+    if STATE.inference:
+        mark_inference(t)
     return t
 
 
@@ -779,12 +817,24 @@ def _constant(x: Any, dtype: Any) -> Tensor:
     return _wrap(np.array(x, dtype=dtype, copy=True))
 
 
-def to_index(index: Any, shape: tuple[int, ...]) -> Any:
-    """An index as numpy takes it, with PyTorch's rules for tensors and lists: bool tensors are
-    masks, integer tensors index (copied), float tensors are an error."""
-    if isinstance(index, tuple):
-        return tuple(_index_item(i) for i in index)
-    return _index_item(index)
+def to_index(index: Any) -> tuple[Any, tuple]:
+    """An index as (template, index tensors), with PyTorch's rules: bool tensors are masks,
+    integer tensors index, float tensors are an error. Index arrays become tensors that the
+    op takes as inputs (lists and numpy arrays are copied), so a later change cannot change
+    a gradient and a compiled step reads them at every call."""
+    if type(index) is int or type(index) is slice or index is None or index is Ellipsis:
+        return index, ()
+    items = index if isinstance(index, tuple) else (index,)
+    out, arrays = [], []
+    for i in items:
+        item = _index_item(i)
+        if isinstance(item, np.ndarray):
+            out.append(ops.Slot(len(arrays)))
+            arrays.append(i if isinstance(i, Tensor) and item is i._data else _wrap(item))
+        else:
+            out.append(item)
+    template = tuple(out) if isinstance(index, tuple) else out[0]
+    return template, tuple(arrays)
 
 
 def _index_item(i: Any) -> Any:
@@ -801,13 +851,21 @@ def _index_item(i: Any) -> Any:
     else:
         return i
     kind = arr.dtype.kind
-    if kind == "b":
-        return np.array(arr, copy=True)
-    if kind not in "iu":
+    if kind not in "iub":
         raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors "
                          f"(got dtype {arr.dtype})")
-    if arr.ndim == 0 and isinstance(i, Tensor):
+    if arr.dtype == np.uint8 and isinstance(i, Tensor):       # PyTorch: a (deprecated) mask
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=3)
+        return arr.astype(bool)
+    if arr.ndim == 0 and isinstance(i, Tensor) and kind != "b":
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(i, "a 0-d tensor used as an index")
         return int(arr)
+    if isinstance(i, Tensor) and (kind == "b" or arr.dtype == np.int64):
+        return arr                                       # the tensor itself is the input
+    if kind == "b":
+        return np.array(arr, copy=True)
     return np.array(arr, dtype=np.int64, copy=True)
 
 
@@ -865,6 +923,8 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
                 needs = None
         if needs is not None:
             out._rg = True
+            if STATE.inference_made:
+                check_inference(parents, op, needs)
             if STATE.anomaly:
                 record(out, op, parents, needs, saved)
             else:                           # record(), inlined: this is the hot path
@@ -894,6 +954,9 @@ def binary(op: type[ops.Op], a: Any, b: Any) -> Tensor:
     if not _operand_ok(a) or not _operand_ok(b):
         return NotImplemented
     target = dtypes.result_type(a, b, default_float=_default_dtype)
+    if target.kind == "b" and op is ops.Sub:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
     if op is ops.Div and target.kind != "f":
         target = _default_dtype
     return apply(op, (cast(a, target), cast(b, target)))
@@ -909,7 +972,7 @@ def cast(x: Any, target: np.dtype) -> Tensor:
     if isinstance(x, Tensor):
         if x._data.dtype == target:
             return x
-        if x._rg and STATE.grad_enabled:
+        if x._rg and STATE.grad_enabled and target.kind == "f":
             return apply(ops.Cast, (x,), (x._data.dtype, target))
         return _wrap(x._data.astype(target))
     return _wrap(np.array(x, dtype=target, copy=True))
@@ -958,35 +1021,51 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
         others = (other,)
     else:
         others = (_constant(other, _operand_dtype(t, other)),)
+    if t._extra is not None and t._extra.get("inference") and not STATE.inference:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for more "
+                           "details.")
     dt = t._data.dtype
-    if op is not ops.SetItem:
-        for o in others:
-            if o._data.dtype != dt:           # promotion may not widen t's category
-                _check_castable(t, op, others)
-                break
+    if op is not ops.SetItem and op is not ops.CopySlices:
+        if op is ops.Div and dt.kind != "f" or any(o._data.dtype != dt for o in others):
+            _check_castable(t, op, others)    # promotion may not widen t's category
+    target = t._data[fill_written(op, saved, others)] if op is ops.SetItem else t._data
+    for o in others:
+        if o is not t and np.may_share_memory(o._data, t._data) \
+                and not _same_layout(o._data, target):
+            raise RuntimeError("unsupported operation: some elements of the input tensor and "
+                               "the written-to tensor refer to a single memory location. "
+                               "Please clone() the tensor before performing the operation.")
+    record_it = False
     if STATE.grad_enabled:
+        view = t._view
         record_it = op.differentiable and (t._rg or any(o._rg for o in others))
-        if t._rg or record_it:
-            _check_inplace_allowed(t, t._view)
-    else:
-        record_it = False
-    private = None
+        if t._rg or record_it or (view is not None and view.base._rg):
+            _check_inplace_allowed(t, view)
+    snapshot = None
     if record_it:
         needs = (t._rg,) + tuple(o._rg for o in others)
-        if op.reads(needs)[0]:
-            private = _wrap(t._data.copy())   # the rule reads t's old value: keep a copy
+        snapshot = _wrap(t._data.copy())      # the old version's values (rules, pictures)
+        before = stamp()                      # the operands are read as of now
     _write(t, op, t._data, others, saved)
     ver = t._ver
     when = bump(ver if ver is not None else _new_version(t))
     if record_it:
         if t._view is not None:
-            _rebase_view(t, op, others, saved, needs, when, private)
+            _rebase_view(t, op, others, saved, needs, when, snapshot, before)
         else:
-            _rebase(t, op, others, saved, needs, when, private)
+            _rebase(t, op, others, saved, needs, when, snapshot, before)
         _regenerate_views(t)
     if STATE.tracer is not None:
         STATE.tracer.record_inplace(t, op, others, saved)
     return t
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same elements in the same places (`a.add_(a)` is fine; `a[1:].add_(a[:2])` not)."""
+    return (a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def _check_castable(t: Tensor, op: type[ops.Op], others: tuple) -> None:
@@ -1022,16 +1101,6 @@ def _check_inplace_allowed(t: Tensor, view: _ViewOf | None) -> None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
         return
-    base = view.base
-    if base._op is None and base._rg:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                           "in-place operation.")
-    if view.multi:
-        raise RuntimeError(f"Output 0 of {view.multi} is a view and is being modified "
-                           f"inplace. This view is the output of a function that returns "
-                           f"multiple views. Such functions do not allow the output views to "
-                           f"be modified inplace. You should replace the inplace operation by "
-                           f"an out-of-place one.")
     if not view.grad_mode:
         raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
                            "with grad mode enabled. Given that this use case is ambiguous and "
@@ -1039,6 +1108,16 @@ def _check_inplace_allowed(t: Tensor, view: _ViewOf | None) -> None:
                            "both the view and the inplace either both inside the no_grad "
                            "block (if you don't want the inplace to be tracked) or both "
                            "outside (if you want the inplace to be tracked).")
+    base = view.base
+    if base._op is None and base._rg:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if view.multi:
+        raise RuntimeError(f"Output {view.multi[1]} of {view.multi[0]} is a view and is being "
+                           f"modified inplace. This view is the output of a function that "
+                           f"returns multiple views. Such functions do not allow the output "
+                           f"views to be modified inplace. You should replace the inplace "
+                           f"operation by an out-of-place one.")
 
 
 def _write(t: Tensor, op: type[ops.Op], out: np.ndarray, others: tuple, saved: Any) -> None:
@@ -1047,6 +1126,10 @@ def _write(t: Tensor, op: type[ops.Op], out: np.ndarray, others: tuple, saved: A
     try:
         if not out.flags.writeable:
             raise _ReadOnly
+        if 0 in out.strides:               # an expanded tensor: check what is written
+            written = out[fill_written(op, saved, others)] if op is ops.SetItem else out
+            if any(st == 0 and n > 1 for st, n in zip(written.strides, written.shape)):
+                raise _ReadOnly                 # several elements share one place
         if op.ufunc is not None and saved is None:
             if not others:
                 op.ufunc(out, out=out)
@@ -1079,13 +1162,22 @@ def _write(t: Tensor, op: type[ops.Op], out: np.ndarray, others: tuple, saved: A
         raise RuntimeError(f"{op.name}_: {text}") from None
 
 
+def fill_written(op: type[ops.Op], template: Any, others: tuple) -> Any:
+    """The part of the tensor a SetItem writes (its index, with index tensors filled in)."""
+    index = ops.fill_index(template, [o._data for o in others[1:]])
+    return index if ops.basic_index(index) else ...
+
+
 class _ReadOnly(Exception):
     pass
 
 
 def _graph_of(t: Tensor, op: type[ops.Op], parents: tuple, needs: tuple, saved: Any,
-              private: Tensor | None) -> None:
-    """Make `t` the node of `op` on `parents` (its data is already the result)."""
+              snapshot: Tensor | None, before: int | None) -> None:
+    """Make `t` the node of `op` on `parents` (its data is already the result). For an
+    in-place op, `snapshot` holds t's old values (what the rule reads as its input 0) and
+    `before` the stamp as of which the other inputs were read (a change by the op's own write
+    then shows as a change of a saved input, as in PyTorch: `a *= a` cannot be derived)."""
     t._op = op
     t._parents = parents
     t._needs = needs
@@ -1093,33 +1185,41 @@ def _graph_of(t: Tensor, op: type[ops.Op], parents: tuple, needs: tuple, saved: 
     t._g = None
     t._mark = 0
     t._scope = STATE.scope
-    t._seq = stamp()
     t._rg = True
-    if private is not None:
-        t._extra["saved_ins"] = (private,) + parents[1:]
+    if before is None:
+        t._seq = stamp()
+    else:                       # made before its own write, which its output reads after
+        t._seq = before
+        t._extra["written_at"] = stamp()
+    if snapshot is not None and op.reads(needs)[0]:
+        t._extra["saved_ins"] = (snapshot,) + parents[1:]
     if STATE.anomaly:
         t._extra["created_at"] = user_frame()
 
 
-def _rebase(t: Tensor, op, others, saved, needs, when, private) -> None:
+def _rebase(t: Tensor, op, others, saved, needs, when, snapshot, before) -> None:
     old = evict(t, when, _NODE_FIELDS)
     old._grad = None
+    if snapshot is not None:
+        old._extra = dict(old._extra or {}, snapshot=snapshot)
     if t._op is None:                   # a constant leaf becomes a node: no .grad of its own
         t._grad = None
-    _graph_of(t, op, (old,) + others, needs, saved, private)
+    parents = (old,) + tuple(old if o is t else o for o in others)
+    _graph_of(t, op, parents, needs, saved, snapshot, before)
 
 
-def _rebase_view(t: Tensor, op, others, saved, needs, when, private) -> None:
+def _rebase_view(t: Tensor, op, others, saved, needs, when, snapshot, before) -> None:
     """An in-place op on a view: the view becomes the op's output, and its base becomes
     CopySlices(old base, view) so that everything computed from the base sees the change."""
     base = t._view.base
     chain = t._view.chain
     old_t = evict(t, when, _NODE_FIELDS)
     old_t._grad = None
-    _graph_of(t, op, (old_t,) + others, needs, saved, private)
+    parents = (old_t,) + tuple(old_t if o is t else o for o in others)
+    _graph_of(t, op, parents, needs, saved, snapshot, before)
     old_base = evict(base, when, _NODE_FIELDS)
     old_base._grad = None
-    _graph_of(base, ops.CopySlices, (old_base, t), (old_base._rg, True), chain, None)
+    _graph_of(base, ops.CopySlices, (old_base, t), (old_base._rg, True), chain, None, None)
 
 
 def _regenerate_views(t: Tensor) -> None:

@@ -26,13 +26,15 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .ops import base as _ops_base
 from .ops import sum_to
 
 
 class _State:
     """Process-wide switches and counters."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope", "last_mutation", "evictions", "tracer")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "last_mutation", "evictions", "tracer",
+                 "inference", "inference_made")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -41,9 +43,12 @@ class _State:
         self.last_mutation = 0      # stamp of the latest in-place change of any tensor
         self.evictions = 0          # how many in-place ops were recorded in a graph
         self.tracer: Any = None     # minigrad.compile's recorder while it traces
+        self.inference = False      # inside inference_mode: new tensors are inference tensors
+        self.inference_made = 0     # how many were made (0: nothing to check)
 
 
 STATE = _State()
+_ops_base.grad_mode = lambda: STATE.grad_enabled      # what rules ask (see ops/base.py)
 
 # Stamps: every recorded node and every in-place change takes the next number, so "was this
 # storage changed after that node was made?" is one comparison.
@@ -136,6 +141,9 @@ class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name)
     switches recording until switched back (as PyTorch)."""
 
     def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not "
+                            f"{type(mode).__name__}")
         super().__init__(mode)
         self._before = STATE.grad_enabled
         STATE.grad_enabled = self.enabled        # a plain call takes effect at once
@@ -149,7 +157,52 @@ class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name)
         return super().__call__(func)
 
 
-inference_mode = no_grad
+class inference_mode(_GradMode):  # noqa: N801  (PyTorch's name)
+    """`with inference_mode():` (or as a decorator) records no graph, as `no_grad`, and the
+    tensors made inside are inference tensors (`is_inference()`): outside the mode they may not
+    be saved by a recorded op, changed in place or made to require grad (clone them first),
+    as in PyTorch. `inference_mode(False)` is a block with recording on (as enable_grad)."""
+
+    def __init__(self, mode: Any = True) -> None:
+        self._func = mode if callable(mode) else None
+        self.mode = True if self._func is not None else bool(mode)
+        super().__init__(False if self.mode else True)
+
+    def __enter__(self) -> None:
+        self._outer.append((STATE.grad_enabled, STATE.inference))
+        STATE.grad_enabled = not self.mode       # mode=False turns recording on, as PyTorch
+        STATE.inference = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.grad_enabled, STATE.inference = self._outer.pop()
+
+    def __new__(cls, mode: Any = True) -> Any:
+        self = super().__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):      # bare @inference_mode
+            self.__init__(True)
+            return self(mode)
+        return self
+
+
+def is_inference_mode_enabled() -> bool:
+    return STATE.inference
+
+
+def mark_inference(node: Node) -> None:
+    """Make a tensor made inside inference_mode an inference tensor."""
+    node._extra = {"inference": True}
+    STATE.inference_made += 1
+
+
+def check_inference(parents: tuple, op: Any, needs: tuple) -> None:
+    """Outside inference_mode, a recorded op may not save an inference tensor."""
+    reads = op.reads(needs)
+    for p, r in zip(parents, reads):
+        extra = p._extra
+        if r and extra is not None and extra.get("inference"):
+            raise RuntimeError("Inference tensors cannot be saved for backward. To work around "
+                               "you can make a clone to get a normal tensor and use it in "
+                               "autograd.")
 
 
 def is_grad_enabled() -> bool:
@@ -346,7 +399,7 @@ def toposort(root: Node, leaves: bool = True) -> list[Node]:
         node = stack[-1]
         mark = node._mark
         if mark < seen:                    # first visit: expand
-            if mark == RELEASED:
+            if mark == RELEASED and _reads_something(node):
                 raise RuntimeError(_RELEASED_MESSAGE)
             node._mark = seen
             node._g = None
@@ -369,6 +422,15 @@ def toposort(root: Node, leaves: bool = True) -> list[Node]:
     return order
 
 
+def _reads_something(node: Node) -> bool:
+    """Whether the node's backward reads a saved value (PyTorch releases only those, so a
+    second backward through nodes that read nothing, such as -x or a view, still runs)."""
+    op = node._op
+    if op is None or node._scalar:
+        return False
+    return op.reads_output or op.saves_value or any(op.reads(node._needs))
+
+
 def _check_finite(node: Node, value: Any, what: str) -> None:
     import numpy as np
 
@@ -388,12 +450,14 @@ def check_versions(node: Node) -> None:
     op = node._op
     seq = node._seq
     reads = op.reads(node._needs)
-    own = node._extra is not None and "saved_ins" in node._extra   # in-place: a private copy
-    items = [(p, f"input {i}") for i, (p, r) in enumerate(zip(node._parents, reads))
-             if r and not (own and i == 0)]
+    extra = node._extra
+    own = extra is not None and "saved_ins" in extra   # in-place: input 0 is a private copy
+    written = extra.get("written_at", seq) if extra else seq   # in-place: the output is
+    items = [(p, f"input {i}", seq) for i, (p, r) in enumerate(zip(node._parents, reads))
+             if r and not (own and i == 0)]                    # read after the op's write
     if op.reads_output:
-        items.append((node, "output 0"))
-    for t, which in items:
+        items.append((node, "output 0", written))
+    for t, which, seq in items:
         v = t._ver
         if v is not None and v.stamps[-1] > seq:
             shape = list(getattr(t, "shape", ()))
@@ -509,7 +573,7 @@ def run_backward(
             if observe is not None:
                 observe(node, g, sends)
             if not retain_graph:
-                node._mark = RELEASED
+                node._mark = RELEASED       # (toposort lets a node that read nothing run again)
     except BaseException:
         for node in order:          # never leave half-sent gradients behind
             node._g = None
@@ -596,7 +660,7 @@ def record(node: Node, op: Any, parents: tuple, needs: tuple, saved: Any) -> Non
 
 
 def leaf(node: Node) -> None:
-    """Fields of a node that no op made."""
+    """Fields of a node that no op made (inside inference_mode: an inference tensor)."""
     node._op = None
     node._parents = ()
     if not node._scalar:
@@ -607,3 +671,5 @@ def leaf(node: Node) -> None:
     node._scope = STATE.scope
     node._extra = None
     node._seq = 0
+    if STATE.inference and not node._scalar:
+        mark_inference(node)

@@ -31,8 +31,9 @@ class GradFn:
     def next_functions(self) -> tuple:
         node = self._node
         out = []
-        for parent, need in zip(node.parents, node._needs):
-            out.append((_of(parent) if need else None, 0))
+        parents, needs = node.parents, node._needs
+        for i in node._op.graph_inputs(len(parents), node._saved):
+            out.append((_of(parents[i]) if needs[i] else None, 0))
         if node._op.wrapped_number:
             out.append((None, 0))
         return tuple(out)

@@ -112,3 +112,9 @@ def get_device(self: Tensor) -> int:
 @export(method=False)
 def numel(input: Tensor) -> int:
     return int(np.size(input._data))
+
+
+@export(function=False)
+def is_inference(self: Tensor) -> bool:
+    """True for a tensor made inside `inference_mode`."""
+    return bool(self._extra is not None and self._extra.get("inference"))

@@ -28,6 +28,21 @@ def _finish(arr: np.ndarray, requires_grad: bool, device: Any = None, what: str 
     return t
 
 
+def _size(size: tuple, kw: dict) -> tuple[int, ...]:
+    """Sizes given as ints, one tuple, or `size=` (PyTorch accepts all three)."""
+    if "size" in kw:
+        if size:
+            raise TypeError("give the size positionally or as size=, not both")
+        size = (kw.pop("size"),)
+    if kw:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(kw)}")
+    shape = shape_args(size, "size")
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(shape)}: {list(shape)}")
+    return shape
+
+
 def _dtype(dtype: Any, fallback: Any = None) -> np.dtype:
     if dtype is None:
         return default_float() if fallback is None else np.dtype(fallback)
@@ -69,24 +84,24 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 @export(method=False)
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          out: Any = None, layout: Any = None) -> Tensor:
-    return _finish(np.zeros(shape_args(size, "zeros"), dtype=_dtype(dtype)), requires_grad,
-                   device, "zeros")
+          out: Any = None, layout: Any = None, **kw: Any) -> Tensor:
+    return _finish(np.zeros(_size(size, kw), dtype=_dtype(dtype)), requires_grad, device,
+                   "zeros")
 
 
 @export(method=False)
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         out: Any = None, layout: Any = None) -> Tensor:
-    return _finish(np.ones(shape_args(size, "ones"), dtype=_dtype(dtype)), requires_grad,
-                   device, "ones")
+         out: Any = None, layout: Any = None, **kw: Any) -> Tensor:
+    return _finish(np.ones(_size(size, kw), dtype=_dtype(dtype)), requires_grad, device,
+                   "ones")
 
 
 @export(method=False)
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          out: Any = None, layout: Any = None, memory_format: Any = None) -> Tensor:
+          out: Any = None, layout: Any = None, memory_format: Any = None, **kw: Any) -> Tensor:
     """A tensor of `size` (minigrad fills it with zeros, so nothing is left undefined)."""
-    return _finish(np.zeros(shape_args(size, "empty"), dtype=_dtype(dtype)), requires_grad,
-                   device, "empty")
+    return _finish(np.zeros(_size(size, kw), dtype=_dtype(dtype)), requires_grad, device,
+                   "empty")
 
 
 def _fill_dtype(value: Any) -> Any:
@@ -112,6 +127,8 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
 @export(method=False)
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False, out: Any = None) -> Tensor:
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
     return _finish(np.eye(n, n if m is None else m, dtype=_dtype(dtype)), requires_grad,
                    device, "eye")
 
@@ -126,6 +143,8 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, dtype: Any = None,
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if vals[2] == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     ints = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in vals)
     nd = _dtype(dtype, np.int64 if ints else None)
     n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))

@@ -34,6 +34,10 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
     _check(input, 2, "mm", "self")
     _check(mat2, 2, "mm", "mat2")
+    if input._data.dtype != mat2._data.dtype:
+        names = [dtypes.scalar_name(t._data.dtype).lower() for t in (input, mat2)]
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names[0]} != "
+                           f"{names[1]}")
     if input._data.shape[1] != mat2._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({input._data.shape[0]}x{input._data.shape[1]} and "
@@ -83,6 +87,10 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 @export("outer", "ger")
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """input[:, None] * vec2[None, :]"""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got "
+                               f"{v._data.ndim}-D")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 

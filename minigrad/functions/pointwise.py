@@ -28,7 +28,11 @@ def _floating(x: Tensor) -> Tensor:
 
 def _unary(op: type[ops.Op], floats: bool = True) -> Any:
     def fn(input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{op.name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         return apply(op, (_floating(input) if floats else input,))
+    fn.__name__ = op.name
     return fn
 
 
@@ -67,7 +71,7 @@ def log10(input: Tensor) -> Tensor:
 @export
 def rsqrt(input: Tensor) -> Tensor:
     """x ** -0.5"""
-    return _floating(input) ** -0.5
+    return apply(ops.PowConst, (_floating(input),), ops.named(-0.5, "RsqrtBackward0"))
 
 
 @export
@@ -103,7 +107,9 @@ def _round_to(decimals: int) -> Any:
 
 @export
 def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
-    """Round half to even (as PyTorch), optionally to `decimals` places."""
+    """Round half to even (as PyTorch), optionally to `decimals` places; integers stay."""
+    if input._data.dtype.kind in "iub":
+        return apply(ops.Clone, (input,))
     return apply(ops.ZeroGrad, (input,), np.rint if not decimals else _round_to(decimals))
 
 
@@ -121,7 +127,10 @@ def add(input: Any, other: Any, alpha: Any = 1, out: Any = None) -> Tensor:
 @export("sub", "subtract")
 def sub(input: Any, other: Any, alpha: Any = 1, out: Any = None) -> Tensor:
     """input - alpha * other"""
-    return input - (other if alpha == 1 else other * alpha)
+    if alpha == 1:
+        return input - other
+    a, b = _promoted(input, other)
+    return apply(ops.Add, (a, b), ops.named(-float(alpha), "SubBackward0"))
 
 
 @export("mul", "multiply")
@@ -162,7 +171,7 @@ def _promoted(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 def floor_divide(input: Any, other: Any, out: Any = None) -> Tensor:
     """floor(input / other) (Python's //: integers stay integers)."""
     a, b = _promoted(input, other)
-    if a._data.dtype.kind == "f":
+    if a._data.dtype.kind == "f":        # the gradient is 0 (in place: no derivative)
         return apply(ops.ZeroGrad, (a, b), np.floor_divide)
     if np.any(b._data == 0):
         raise RuntimeError("ZeroDivisionError")
@@ -178,6 +187,8 @@ def __rfloordiv__(self: Tensor, other: Any) -> Tensor:
 def remainder(input: Any, other: Any, out: Any = None) -> Tensor:
     """input mod other with the sign of other (Python's %)."""
     a, b = _promoted(input, other)
+    if a._data.dtype.kind != "f" and np.any(b._data == 0):
+        raise RuntimeError("ZeroDivisionError")
     return apply(ops.Remainder if a._data.dtype.kind == "f" else ops.NoGrad, (a, b),
                  np.remainder)
 
@@ -269,8 +280,8 @@ def _bitwise(fn: Any, what: str) -> Any:
         b = other if isinstance(other, Tensor) else as_tensor_arg(other, a)
         for t in (a, b):
             if t._data.dtype.kind == "f":
-                raise RuntimeError(f'"{what}_cpu" not implemented for '
-                                   f"'{'Float' if t._data.itemsize == 4 else 'Double'}'")
+                raise NotImplementedError(f'"{what}_cpu" not implemented for '
+                                          f"'{'Float' if t._data.itemsize == 4 else 'Double'}'")
         return apply(ops.NoGrad, (a, b), fn)
     return bitwise
 
@@ -285,7 +296,8 @@ bitwise_xor = export("bitwise_xor", "__xor__", "__rxor__")(_bitwise(np.bitwise_x
 @export("bitwise_not", "__invert__")
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
-        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
     return apply(ops.NoGrad, (input,), np.invert)
 
 
@@ -361,6 +373,12 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return apply(ops.Where, (cond, a, b))
 
 
+@export("where", function=False)
+def where_method(self: Tensor, condition: Any, other: Any) -> Tensor:
+    """self.where(condition, other) = where(condition, self, other) (PyTorch's method order)."""
+    return where(condition, self, other)
+
+
 @export
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     """input with `value` where mask is True (value: a number or a 0-d tensor)."""
@@ -372,7 +390,8 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s).")
     v = value if isinstance(value, Tensor) else _wrap(np.asarray(value, dtype=input._data.dtype))
-    return apply(ops.Where, (m, cast(v, input._data.dtype), input))
+    name = "MaskedFillBackward1" if isinstance(value, Tensor) else "MaskedFillBackward0"
+    return apply(ops.Where, (m, cast(v, input._data.dtype), input), ops.named((), name))
 
 
 # ---- closeness ----------------------------------------------------------------------------
@@ -390,7 +409,16 @@ def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08
              equal_nan: bool = False) -> bool:
     """True when every element is close (see isclose)."""
     b = other._data if isinstance(other, Tensor) else np.asarray(other)
+    _same_size(input._data.shape, np.shape(b))
     return builtins.bool(np.allclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def _same_size(a: tuple, b: tuple) -> None:
+    """PyTorch's broadcasting error for two shapes that do not broadcast."""
+    for k, (m, n) in enumerate(zip(reversed(a), reversed(b))):
+        if m != n and m != 1 and n != 1:
+            raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b "
+                               f"({n}) at non-singleton dimension {max(len(a), len(b)) - 1 - k}")
 
 
 @export
@@ -425,8 +453,65 @@ def _inplace_step(fn: Any) -> Any:
 
 
 for _name, _fn in (("sign_", np.sign), ("floor_", np.floor), ("ceil_", np.ceil),
-                   ("trunc_", np.trunc), ("round_", np.rint)):
+                   ("trunc_", np.trunc)):
     export(_name, function=False)(_inplace_step(_fn))
+
+
+def _via_copy(self: Tensor, result: Any) -> Tensor:
+    """`self.copy_(result(self))` for in-place ops written out of place: the function reads
+    a copy of self (so its own rule never sees self changed), then self takes the result
+    (cast to self's dtype, as PyTorch's in-place ops do)."""
+    from .shaping import clone
+    return copy_(self, result(clone(self)))
+
+
+for _name, _fn in (("absolute_", abs), ("fix_", trunc), ("frac_", frac), ("log2_", log2),
+                   ("log10_", log10), ("bitwise_not_", bitwise_not)):
+    export(_name, function=False)((lambda f: lambda self: _via_copy(self, f))(_fn))
+
+for _name, _fn in (("subtract_", sub), ("float_power_", float_power), ("fmod_", fmod),
+                   ("remainder_", remainder), ("bitwise_and_", bitwise_and),
+                   ("bitwise_or_", bitwise_or), ("bitwise_xor_", bitwise_xor)):
+    export(_name, function=False)(
+        (lambda f: lambda self, other, *args, **kw: _via_copy(
+            self, lambda me: f(me, other, *args, **kw)))(_fn))
+
+
+def _inplace_compare(fn: Any, op: type[ops.Op]) -> Any:
+    """t.eq_(other) and friends: the 0/1 result written into t (keeping its dtype). As
+    PyTorch's: comparisons are recorded with a zero gradient for both inputs; the logical
+    ops are not recorded at all (the graph keeps t's earlier history)."""
+    def compare_(self: Tensor, other: Any = None) -> Tensor:
+        return inplace(self, op, other, fn)
+    return compare_
+
+
+for _names, _fn in ((("eq_",), np.equal), (("ne_", "not_equal_"), np.not_equal),
+                    (("lt_", "less_"), np.less), (("le_", "less_equal_"), np.less_equal),
+                    (("gt_", "greater_"), np.greater),
+                    (("ge_", "greater_equal_"), np.greater_equal)):
+    export(*_names, function=False)(_inplace_compare(_fn, ops.ZeroGrad))
+for _names, _fn in ((("logical_and_",), np.logical_and), (("logical_or_",), np.logical_or),
+                    (("logical_xor_",), np.logical_xor), (("logical_not_",), np.logical_not)):
+    export(*_names, function=False)(_inplace_compare(_fn, ops.NoGrad))
+
+
+@export(function=False)
+def floor_divide_(self: Tensor, other: Any) -> Tensor:
+    if self._data.dtype.kind == "f":
+        return inplace(self, ops.NoDerivative, other, np.floor_divide)
+    return _via_copy(self, lambda me: floor_divide(me, other))
+
+
+@export(function=False)
+def nan_to_num_(self: Tensor, nan: float = 0.0, posinf: float | None = None,
+                neginf: float | None = None) -> Tensor:
+    return _via_copy(self, lambda me: nan_to_num(me, nan, posinf, neginf))
+
+
+@export(function=False)
+def round_(self: Tensor, decimals: int = 0) -> Tensor:
+    return _via_copy(self, lambda me: round(me, decimals))
 
 
 @export(function=False)

@@ -18,7 +18,7 @@ from .. import dtypes, ops
 from .._bind import export
 from .._tensor import Tensor, _wrap, default_float, inplace
 from ._args import shape_args
-from .creation import _dtype, _finish
+from .creation import _dtype, _finish, _size
 
 DEFAULT_SEED = 67280421310721     # the seed a fresh process starts from (PyTorch's default)
 
@@ -33,6 +33,8 @@ class Generator:
         self.device = device
 
     def manual_seed(self, seed: int) -> Generator:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         self._seed = seed
         self.rng = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
@@ -115,7 +117,7 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = No
           requires_grad: bool = False, out: Any = None, seed: Any = None) -> Tensor:
     """Samples of the standard normal distribution N(0, 1)."""
     rng = _pick_rng(generator, seed)
-    data = rng.standard_normal(shape_args(size, "randn"))
+    data = rng.standard_normal(_size(size, {}))
     return _finish(data.astype(_dtype(dtype)), requires_grad, device, "randn")
 
 
@@ -124,7 +126,7 @@ def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = Non
          requires_grad: bool = False, out: Any = None, seed: Any = None) -> Tensor:
     """Samples of the uniform distribution on [0, 1)."""
     rng = _pick_rng(generator, seed)
-    data = rng.random(shape_args(size, "rand"))
+    data = rng.random(_size(size, {}))
     return _finish(data.astype(_dtype(dtype)), requires_grad, device, "rand")
 
 
@@ -158,6 +160,8 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
 def randperm(n: int, generator: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     data = rng_of(generator).permutation(int(n))
     return _finish(data.astype(dtypes.to_numpy(dtype) if dtype is not None else np.int64),
                    requires_grad, device, "randperm")
@@ -200,6 +204,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False,
                 generator: Any = None) -> Tensor:
     """Indices drawn with probabilities proportional to the rows of `input` (1-D or 2-D,
     non-negative, not necessarily normalised), int64."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{dtypes.scalar_name(input._data.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
     w = input._data.astype(np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")

@@ -10,6 +10,7 @@ and `std` default to the unbiased estimate and take `unbiased=`, `correction=` (
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 from collections import namedtuple
 from typing import Any
@@ -21,9 +22,22 @@ from .._bind import export
 from .._tensor import Tensor, _wrap, apply, default_float
 from ._args import dims, one_dim, pick
 
-values_indices = {name: namedtuple(name, ["values", "indices"])
+
+def _return_type(name: str, fields: list[str]) -> type:
+    """A named tuple that prints as PyTorch's `torch.return_types.max(\nvalues=...,
+    \nindices=...)`."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self: Any) -> str:
+        inner = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"minigrad.return_types.{name}(\n{inner})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+values_indices = {name: _return_type(name, ["values", "indices"])
                   for name in ("max", "min", "sort", "topk", "kthvalue", "median", "mode")}
-histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+histogram_result = _return_type("histogram", ["hist", "bin_edges"])
 
 
 def _no_out(out: Any, what: str) -> None:
@@ -112,10 +126,10 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     dev = input + mean(input, d, keepdim=True) * -1.0     # the minus on the small array
     if c == 0:
         return mean(dev ** 2, d, k)
-    if n - c <= 0:
+    if n - c <= 0:           # PyTorch divides by max(0, n - c): inf (0/0: nan)
         warnings.warn(f"var(): degrees of freedom is <= 0 ({n} values, correction {c:g})",
-                      RuntimeWarning, stacklevel=2)
-        return sum(dev ** 2, d, k) * float("nan")
+                      UserWarning, stacklevel=2)
+        return sum(dev ** 2, d, k) * (float("inf") if n else float("nan"))
     return sum(dev ** 2, d, k) * (1.0 / (n - c))
 
 
@@ -167,20 +181,25 @@ def _extreme(input: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any, la
                                f"argument.")
         return apply(op, (input,), (None, False))
     d = one_dim(dim, input._data.ndim, what)
-    return _pick_along(input, _arg_extreme(input._data, d, largest), d, builtins.bool(keepdim),
-                       what)
+    if input._data.ndim and input._data.shape[d] == 0:
+        raise IndexError(f"{what}(): Expected reduction dim {d} to have non-zero size.")
+    index = apply(ops.NoGrad, (input,), functools.partial(arg_extreme, dim=d, largest=largest))
+    return _pick_along(input, index, d, builtins.bool(keepdim), what)
 
 
-def _arg_extreme(a: np.ndarray, d: int, largest: bool) -> np.ndarray:
-    """Index of the first extreme (NaN counts as the extreme, as PyTorch) along d, kept."""
-    idx = np.argmax(a, axis=d) if largest else np.argmin(a, axis=d)
-    return np.expand_dims(idx, d)
+def arg_extreme(a: np.ndarray, dim: int, largest: bool) -> np.ndarray:
+    """Index (int64) of the first extreme along `dim` (NaN counts as the extreme, as
+    PyTorch), the dim kept."""
+    idx = np.argmax(a, axis=dim) if largest else np.argmin(a, axis=dim)
+    return np.expand_dims(idx, dim).astype(np.int64, copy=False)
 
 
-def _pick_along(x: Tensor, index: np.ndarray, d: int, keepdim: bool, what: str) -> Any:
-    values = apply(ops.Gather, (x,), (index, d, not keepdim, what))
-    idx = index if keepdim else index.squeeze(d)
-    return values_indices[what](values, _wrap(idx.astype(np.int64)))
+def _pick_along(x: Tensor, index: Tensor, d: int, keepdim: bool, what: str) -> Any:
+    """(values, indices) of x at `index` (dim kept) along d: one Gather node, so the gradient
+    goes to the picked places."""
+    values = apply(ops.Gather, (x, index), (d, not keepdim, what))
+    indices = index if keepdim else index.squeeze(d)
+    return values_indices[what](values, indices)
 
 
 @export
@@ -203,57 +222,75 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = No
 
 
 @export
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
+         keepdims: Any = None) -> Tensor:
     """The largest values over `dim` (all dims by default); ties share the gradient."""
-    return apply(ops.Max, (input,), (dims(dim, input._data.ndim, "amax"), builtins.bool(keepdim)))
+    d, k = _dk(input, None if axis is not None and dim == () else dim, keepdim, axis,
+               keepdims, "amax")
+    return apply(ops.Max, (input,), (d, k))
 
 
 @export
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, axis: Any = None,
+         keepdims: Any = None) -> Tensor:
     """The smallest values over `dim` (all dims by default); ties share the gradient."""
-    return apply(ops.Min, (input,), (dims(dim, input._data.ndim, "amin"), builtins.bool(keepdim)))
+    d, k = _dk(input, None if axis is not None and dim == () else dim, keepdim, axis,
+               keepdims, "amin")
+    return apply(ops.Min, (input,), (d, k))
 
 
 def _argext(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
-    a = input._data
     if dim is None:
-        i = np.argmax(a) if largest else np.argmin(a)
-        out = np.asarray(i, dtype=np.int64)
-        return _wrap(out.reshape((1,) * a.ndim) if keepdim else out)
-    d = one_dim(dim, a.ndim, "argmax" if largest else "argmin")
-    idx = _arg_extreme(a, d, largest)
-    return _wrap((idx if keepdim else idx.squeeze(d)).astype(np.int64))
+        fn = functools.partial(arg_flat, largest=largest, keepdim=builtins.bool(keepdim))
+        return apply(ops.NoGrad, (input,), fn)
+    d = one_dim(dim, input._data.ndim, "argmax" if largest else "argmin")
+    idx = apply(ops.NoGrad, (input,), functools.partial(arg_extreme, dim=d, largest=largest))
+    return idx if keepdim else idx.squeeze(d)
+
+
+def arg_flat(a: np.ndarray, largest: bool, keepdim: bool) -> np.ndarray:
+    """Index (int64, 0-d) of the first extreme of the flattened array."""
+    out = np.asarray(np.argmax(a) if largest else np.argmin(a), dtype=np.int64)
+    return out.reshape((1,) * a.ndim) if keepdim else out
 
 
 @export
-def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+           keepdims: Any = None) -> Tensor:
     """Index of the first largest value (over the flattened tensor when dim is None)."""
-    return _argext(input, dim, keepdim, True)
+    return _argext(input, pick("argmax", dim, axis, "dim", "axis"),
+                   keepdim if keepdims is None else keepdims, True)
 
 
 @export
-def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def argmin(input: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+           keepdims: Any = None) -> Tensor:
     """Index of the first smallest value (over the flattened tensor when dim is None)."""
-    return _argext(input, dim, keepdim, False)
+    return _argext(input, pick("argmin", dim, axis, "dim", "axis"),
+                   keepdim if keepdims is None else keepdims, False)
 
 
 # ---- products, cumulative sums, norms ---------------------------------------------------------
 
 @export
-def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         axis: Any = None, keepdims: Any = None) -> Tensor:
     """Product over `dim`; the gradient is exact at zeros (no division)."""
     x = input.to(dtype) if dtype is not None else (
         input.to(np.int64) if input._data.dtype.kind in "biu" else input)
-    return apply(ops.Prod, (x,), (dims(dim, x._data.ndim, "prod"), builtins.bool(keepdim)))
+    d, k = _dk(x, dim, keepdim, axis, keepdims, "prod")
+    return apply(ops.Prod, (x,), (d, k))
 
 
 @export
-def cumsum(input: Tensor, dim: int, *, dtype: Any = None, axis: Any = None) -> Tensor:
+def cumsum(input: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
     """Running sums along `dim`."""
     x = input.to(dtype) if dtype is not None else (
         input.to(np.int64) if input._data.dtype.kind in "biu" else input)
-    d = one_dim(dim if axis is None else axis, x._data.ndim, "cumsum")
-    return apply(ops.Cumsum, (x,), d)
+    d = pick("cumsum", dim, axis, "dim", "axis")
+    if d is None:
+        raise TypeError("cumsum() missing required argument 'dim'")
+    return apply(ops.Cumsum, (x,), one_dim(d, x._data.ndim, "cumsum"))
 
 
 @export
@@ -304,14 +341,17 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 
 # ---- sorting ----------------------------------------------------------------------------------
 
-def _order(a: np.ndarray, d: int, descending: bool) -> np.ndarray:
-    """Stable sort order along d (descending keeps ties in their original order)."""
+def order(a: np.ndarray, dim: int, descending: bool, k: int | None = None) -> np.ndarray:
+    """Stable sort order (int64) along `dim` (descending keeps ties in their original order);
+    the first k only when k is given."""
     if not descending:
-        return np.argsort(a, axis=d, kind="stable")
-    flipped = np.flip(a, d)
-    idx = np.argsort(flipped, axis=d, kind="stable")
-    idx = np.flip(idx, d)
-    return (a.shape[d] - 1 - idx) if a.ndim else idx
+        idx = np.argsort(a, axis=dim, kind="stable")
+    else:
+        flipped = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
+        idx = a.shape[dim] - 1 - np.flip(flipped, dim)
+    if k is not None:
+        idx = np.take(idx, np.arange(k), axis=dim)
+    return idx.astype(np.int64, copy=False)
 
 
 @export
@@ -320,7 +360,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     d = one_dim(dim, input._data.ndim, "sort")
     if input._data.ndim == 0:
         return values_indices["sort"](input, _wrap(np.zeros((), dtype=np.int64)))
-    idx = _order(input._data, d, descending)
+    idx = apply(ops.NoGrad, (input,), functools.partial(order, dim=d,
+                                                        descending=builtins.bool(descending)))
     return _pick_along(input, idx, d, True, "sort")
 
 
@@ -328,7 +369,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     d = one_dim(dim, input._data.ndim, "argsort")
-    return _wrap(_order(input._data, d, descending).astype(np.int64))
+    return apply(ops.NoGrad, (input,), functools.partial(order, dim=d,
+                                                         descending=builtins.bool(descending)))
 
 
 @export
@@ -339,8 +381,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
-    idx = _order(input._data, d, largest)
-    idx = np.take(idx, np.arange(k), axis=d)
+    idx = apply(ops.NoGrad, (input,), functools.partial(order, dim=d,
+                                                        descending=builtins.bool(largest), k=k))
     return _pick_along(input, idx, d, True, "topk")
 
 
@@ -351,6 +393,11 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     """Counts in `bins` equal bins over [min, max] (the data's range when both are 0);
     values outside are ignored. Same dtype as input."""
     a = input._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f'"histogram_cpu" not implemented for '
+                                  f"'{dtypes.scalar_name(a.dtype)}'")
+    if bins <= 0:
+        raise RuntimeError("torch.histc: bins must be > 0")
     lo, hi = float(min), float(max)
     if lo == hi == 0 and a.size:
         lo, hi = float(a.min()), float(a.max())
@@ -368,6 +415,11 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Any = None, weight: Any 
     """(hist, bin_edges): counts (or weights, or a density) in `bins` bins (a number, or a
     tensor of edges)."""
     a = input._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f'"histogramdd" not implemented for '
+                                  f"'{dtypes.scalar_name(a.dtype)}'")
+    if range is not None and range[0] > range[1]:
+        raise RuntimeError("torch.histogram(): min should not exceed max")
     b = bins._data if isinstance(bins, Tensor) else bins
     w = weight._data if isinstance(weight, Tensor) else weight
     hist, edges = np.histogram(a, bins=b, range=range, weights=w, density=density)

@@ -25,7 +25,6 @@ from .._tensor import (
     cast,
     default_float,
     inplace,
-    to_index,
 )
 from ..engine import STATE
 from ._args import as_tensor_arg, one_dim, shape_args
@@ -112,8 +111,9 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     else:
         ds = dim_tuple(dim, input._data.ndim, "squeeze") or ()
         keep = [n for i, n in enumerate(shape) if not (i in ds and n == 1)]
-    return apply(ops.Reshape, (input,), tuple(keep)) if len(keep) != len(shape) else \
-        apply(ops.Reshape, (input,), shape)
+    name = ("SqueezeBackward0" if dim is None else
+            "SqueezeBackward2" if isinstance(dim, tuple | list) else "SqueezeBackward1")
+    return apply(ops.Reshape, (input,), ops.named(tuple(keep), name))
 
 
 @export
@@ -122,7 +122,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     nd = input._data.ndim + 1
     d = one_dim(dim, nd, "unsqueeze")
     shape = input._data.shape
-    return apply(ops.Reshape, (input,), shape[:d] + (1,) + shape[d:])
+    return apply(ops.Reshape, (input,), ops.named(shape[:d] + (1,) + shape[d:],
+                                                  "UnsqueezeBackward0"))
 
 
 @export
@@ -179,8 +180,10 @@ def tile(input: Tensor, dims: Any) -> Tensor:
 
 
 @export
-def flip(input: Tensor, dims: Any) -> Tensor:
-    """Reversed along `dims` (a copy)."""
+def flip(input: Tensor, *dims: Any) -> Tensor:
+    """Reversed along `dims` (ints or one tuple; a copy)."""
+    if len(dims) == 1 and not isinstance(dims[0], int | np.integer):
+        dims = tuple(dims[0])
     ds = dim_tuple(dims, input._data.ndim, "flip")
     return apply(ops.Flip, (input,), ds or ())
 
@@ -241,7 +244,7 @@ def transpose(input: Tensor, *dims: Any) -> Tensor:
     a, b = one_dim(dim0, nd, "transpose"), one_dim(dim1, nd, "transpose")
     order = list(range(nd))
     order[a], order[b] = order[b], order[a]
-    return apply(ops.Transpose, (input,), tuple(order))
+    return apply(ops.Transpose, (input,), ops.named(tuple(order), "TransposeBackward0"))
 
 
 @export
@@ -272,7 +275,7 @@ def cat(tensors: Any, dim: int = 0, *, axis: Any = None, out: Any = None) -> Ten
     """Join tensors along an existing dim (dtypes promoted)."""
     ts = [as_tensor_arg(t) for t in tensors]
     if not ts:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or ts[:1]
     nd = ts[0]._data.ndim
     if nd == 0:
@@ -289,9 +292,7 @@ def cat(tensors: Any, dim: int = 0, *, axis: Any = None, out: Any = None) -> Ten
                                    f"{t._data.shape[k]} for tensor number {i} in the list.")
     target = dtypes.result_type(*[t._data for t in ts], default_float=default_float())
     ts = [cast(t, target) for t in ts]
-    if len(ts) == 1:
-        return ts[0]
-    return apply(ops.Concatenate, tuple(ts), d)
+    return apply(ops.Concatenate, tuple(ts), d)        # always a new tensor, as PyTorch's
 
 
 @export(method=False)
@@ -325,11 +326,19 @@ def vstack(tensors: Any) -> Tensor:
 
 def _pieces(x: Tensor, d: int, bounds: list[tuple[int, int]], what: str) -> tuple:
     lead = (slice(None),) * d
-    out = tuple(x[lead + (slice(a, b),)] for a, b in bounds)
-    for p in out:
-        if p._view is not None:
-            p._view.multi = what
+    name = what + "Backward0"
+    out = tuple(apply(ops.GetItem, (x,), ops.named(lead + (slice(a, b),), name))
+                for a, b in bounds)
+    _mark_pieces(out, what)
     return out
+
+
+def _mark_pieces(pieces: tuple, what: str) -> None:
+    """Views that one function returned together: PyTorch forbids changing them in place
+    when a graph is involved."""
+    for k, p in enumerate(pieces):
+        if p._view is not None:
+            p._view.multi = (what, k)
 
 
 @export
@@ -354,7 +363,8 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
                                f"split_sizes={sizes}")
         edges = np.cumsum([0] + sizes)
         bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-    return _pieces(tensor, d, bounds, "SplitBackward0")
+    kind = "Split" if isinstance(split_size_or_sections, int | np.integer) else "SplitWithSizes"
+    return _pieces(tensor, d, bounds, kind)
 
 
 @export
@@ -366,7 +376,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     n = input._data.shape[d]
     size = -(-n // chunks) if n else 0
     bounds = [(a, builtins.min(a + size, n)) for a in range(0, n, size)] if size else [(0, 0)]
-    return _pieces(input, d, bounds, "SplitBackward0")
+    return _pieces(input, d, bounds, "Split")
 
 
 @export
@@ -375,9 +385,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = one_dim(dim, input._data.ndim, "unbind")
     lead = (slice(None),) * d
     out = tuple(input[lead + (i,)] for i in range(input._data.shape[d]))
-    for p in out:
-        if p._view is not None:
-            p._view.multi = "UnbindBackward0"
+    _mark_pieces(out, "Unbind")
     return out
 
 
@@ -401,11 +409,24 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 # ---- gather and scatter ------------------------------------------------------------------------
 
-def _index_arg(index: Any, what: str) -> np.ndarray:
-    arr = index._data if isinstance(index, Tensor) else np.asarray(index)
+def checked_index(index: Tensor, size: int, ignore: Any = None, what: str = "index") -> Tensor:
+    """`index`, checked (as an op, so also in a compiled step) to lie in [0, size) or to
+    equal `ignore`."""
+    return apply(ops.CheckIndex, (index,), (size, ignore, what))
+
+
+def _index_arg(index: Any, what: str) -> Tensor:
+    """An index argument as an int64 tensor (the op's input; a copy of lists and arrays)."""
+    if isinstance(index, Tensor):
+        if index._data.dtype == np.int32 and what == "index_select":
+            return index.long()
+        if index._data.dtype != np.int64:
+            raise RuntimeError(f"{what}(): Expected dtype int64 for index")
+        return index
+    arr = np.asarray(index)
     if arr.dtype.kind not in "iu":
         raise RuntimeError(f"{what}(): Expected dtype int64 for index")
-    return np.array(arr, dtype=np.int64, copy=True)
+    return _wrap(np.array(arr, dtype=np.int64, copy=True))
 
 
 @export
@@ -413,31 +434,30 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     """out[i][j] = input[index[i][j]][j] (dim 0; likewise for other dims)."""
     d = one_dim(dim, input._data.ndim, "gather")
     idx = _index_arg(index, "gather")
-    if idx.ndim != input._data.ndim:
+    if idx._data.ndim != input._data.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input "
                            "tensor")
-    n = input._data.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {d} with "
-                           f"size {n}")
-    return apply(ops.Gather, (input,), (idx % builtins.max(n, 1), d))
+    idx = checked_index(idx, input._data.shape[d], None, "gather")
+    return apply(ops.Gather, (input, idx), (d,))
 
 
 @export
 def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """A copy of input with src[i][j] added at [index[i][j]][j] (dim 0; likewise others)."""
     d = one_dim(dim, input._data.ndim, "scatter_add")
-    idx = _index_arg(index, "scatter_add")
+    idx = checked_index(_index_arg(index, "scatter_add"), input._data.shape[d], None,
+                        "scatter_add")
     s = as_tensor_arg(src, input)
-    return apply(ops.ScatterAdd, (input, cast(s, input._data.dtype)), (idx, d))
+    return apply(ops.ScatterAdd, (input, cast(s, input._data.dtype), idx), d)
 
 
 @export(function=False)
 def scatter_add_(self: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     d = one_dim(dim, self._data.ndim, "scatter_add_")
-    idx = _index_arg(index, "scatter_add_")
-    return inplace(self, ops.ScatterAdd, cast(as_tensor_arg(src, self), self._data.dtype),
-                   (idx, d))
+    idx = checked_index(_index_arg(index, "scatter_add_"), self._data.shape[d], None,
+                        "scatter_add_")
+    return inplace(self, ops.ScatterAdd,
+                   (cast(as_tensor_arg(src, self), self._data.dtype), idx), d)
 
 
 @export
@@ -445,26 +465,31 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     """The slices at `index` (a 1-D integer tensor) along `dim` (a copy)."""
     d = one_dim(dim, input._data.ndim, "index_select")
     idx = _index_arg(index, "index_select")
-    if idx.ndim > 1:
+    if idx._data.ndim > 1:
         raise RuntimeError("index_select(): Index is supposed to be a vector")
-    return input[(slice(None),) * d + (idx.reshape(-1),)]
+    template = ops.named((slice(None),) * d + (ops.Slot(0),), "IndexSelectBackward0")
+    return apply(ops.GetItem, (input, idx.reshape(-1)), template)
 
 
 @export
 def take(input: Tensor, index: Any) -> Tensor:
     """input.flatten()[index]"""
-    return reshape(input, -1)[to_index(index, input._data.shape)]
+    return reshape(input, -1)[index]
 
 
 @export
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (on and below diagonal `diagonal`); the rest zeroed."""
+    if input._data.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return apply(ops.Tri, (input,), (True, int(diagonal)))
 
 
 @export
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (on and above diagonal `diagonal`); the rest zeroed."""
+    if input._data.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return apply(ops.Tri, (input,), (False, int(diagonal)))
 
 

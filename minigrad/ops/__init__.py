@@ -30,6 +30,7 @@ from .arithmetic import (
     SubConst,
 )
 from .base import (
+    Identity,
     Op,
     apply_like,
     basic_index,
@@ -37,8 +38,11 @@ from .base import (
     expand,
     fill_where,
     kept_shape,
+    named,
     raw,
+    same_dtype,
     scatter,
+    sign,
     spread,
     sum_to,
 )
@@ -53,6 +57,7 @@ from .elementwise import (
     Log1p,
     Maximum,
     Minimum,
+    NoDerivative,
     NoGrad,
     Reciprocal,
     Relu,
@@ -64,8 +69,9 @@ from .elementwise import (
     ZeroGrad,
 )
 from .linalg import Einsum, Linear, MatMul
-from .reductions import Cumsum, Max, Mean, Min, Norm, Prod, Std, Sum
+from .reductions import Cumsum, Max, Mean, Min, Norm, Prod, ProdOthers, Std, Sum
 from .shape import (
+    CheckIndex,
     Concatenate,
     CopySlices,
     Expand,
@@ -77,13 +83,21 @@ from .shape import (
     Scatter,
     ScatterAdd,
     SetItem,
+    Slot,
     Transpose,
     Tri,
+    check_index,
+    fill_index,
     full_index,
+    has_slots,
     view_of,
 )
 
 __all__ = [
+    "NoDerivative",
+    "named",
+    "CheckIndex", "check_index",
+    "Identity", "ProdOthers", "Slot", "fill_index", "has_slots", "same_dtype", "sign",
     "Abs", "Add", "AddConst", "Cast", "Clip", "Clone", "Concatenate", "CopySlices", "Cos",
     "Cumsum", "Div", "Einsum", "Erf", "Exp", "Expand", "Expm1", "Flip", "Gather", "GetItem",
     "Linear", "Log", "Log1p", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum", "Mul",

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .base import Op, atom, cross, fill_where, fmt_number, log, nothing, raw, sum_to
+from .base import Op, atom, cross, fill_where, fmt_number, is_node, log, nothing, sum_to
 
 
 class Add(Op):
@@ -22,7 +22,8 @@ class Add(Op):
 
     @staticmethod
     def inplace(target, ins, alpha):
-        np.add(target, ins[1] * alpha, out=target, casting="unsafe")
+        np.add(target, ins[1] if alpha is None else ins[1] * alpha, out=target,
+               casting="unsafe")
 
     @staticmethod
     def backward(g, out, ins, alpha, needs):
@@ -181,6 +182,7 @@ class MulConst(Op):
     grad_fn = "MulBackward0"
     uses_inputs = False
     wrapped_number = True
+    saves_value = True          # PyTorch saves the number: a second backward is refused
 
     @staticmethod
     def forward(ins, c):
@@ -313,10 +315,9 @@ class Pow(Op):
         a, b = ins
         ga = gb = None
         if needs[0]:
-            ga = fill_where(raw(b) == 0, g * b * a ** (b - 1))
+            ga = fill_where(b == 0, g * b * a ** (b - 1))
         if needs[1]:
-            ra, rb = raw(a), raw(b)
-            gb = fill_where((ra == 0) & (rb >= 0), g * out * log(a))
+            gb = fill_where((a == 0) & (b >= 0), g * out * log(a))
         return ga, gb
 
     @staticmethod
@@ -355,8 +356,11 @@ class Remainder(Op):
     def backward(g, out, ins, fn, needs):
         gb = None
         if needs[1]:
-            a, b = raw(ins[0]), raw(ins[1])
-            q = np.floor_divide(a, b) if fn is np.remainder else np.trunc(a / b)
+            a, b = ins
+            if is_node(a) or is_node(b):
+                q = a // b if fn is np.remainder else (a / b).trunc()
+            else:
+                q = np.floor_divide(a, b) if fn is np.remainder else np.trunc(a / b)
             gb = -g * q
         return (g if needs[0] else None), gb
 

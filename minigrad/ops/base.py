@@ -157,12 +157,33 @@ def apply_like(op: Any, ins: Any, saved: Any) -> Any:
 
 def fill_where(mask: Any, x: Any, value: float = 0.0) -> Any:
     """`x` with `value` where `mask` is True: how a rule sets PyTorch's value at a singular
-    point (np.where on arrays; masked_fill on Tensors, so create_graph still works)."""
+    point (np.where on arrays; masked_fill on Tensors, so create_graph and compile record
+    it as ops)."""
+    if is_node(x) or is_node(mask):
+        if not is_node(x):
+            x = mask._apply(Identity, (x,), None)
+        return x.masked_fill(mask, value)
     if not np.any(mask):
         return x
-    if is_node(x):
-        return x.masked_fill(mask, value)
     return np.where(mask, value, x)
+
+
+def grad_mode() -> bool:
+    """Whether ops record a graph now (the engine replaces this at import: ops/ does not
+    import the engine). A rule asks it when its create_graph form must differ."""
+    return False
+
+
+def sign(x: Any) -> Any:
+    """sign of an array or a Tensor (rules use it for |x| and norms)."""
+    return x.sign() if is_node(x) else np.sign(x)
+
+
+def same_dtype(x: Any, like: Any) -> Any:
+    """`x` converted to `like`'s dtype (arrays and Tensors alike)."""
+    if is_node(x):
+        return x.to(like.dtype)
+    return np.asarray(x).astype(like.dtype, copy=False)
 
 
 def log(a: Any) -> Any:
@@ -208,7 +229,9 @@ def fmt_index(index: Any) -> str:
     items = index if isinstance(index, tuple) else (index,)
     parts = []
     for i in items:
-        if i is None:
+        if type(i).__name__ == "Slot":
+            parts.append("idx")
+        elif i is None:
             parts.append("None")
         elif i is Ellipsis:
             parts.append("...")
@@ -227,6 +250,7 @@ def fmt_index(index: Any) -> str:
 class Op:
     """Base of all primitives (see the module docstring for the contract)."""
 
+
     name = ""               # what pictures and the stepper show
     rule = ""               # the local derivative as text, for the stepper
     symbol = ""             # short text for the op box; "" means `name`
@@ -237,6 +261,7 @@ class Op:
     differentiable = True   # False: the output never requires grad (comparisons, argmax)
     view = False            # the output shares the first input's storage (reshape, slicing)
     ufunc: Any = None       # numpy ufunc computing forward elementwise (in-place ops use it)
+    saves_value = False     # keeps a value PyTorch frees after backward (beyond `reads`)
 
     @staticmethod
     def forward(ins: list, saved: Any) -> Any:
@@ -284,9 +309,52 @@ class Op:
 
     @classmethod
     def grad_fn_name(cls, node: Any) -> str:
-        """The backward node's name for this node (ops whose name depends on the input
-        shapes override it)."""
-        return cls.node_name(node._saved)
+        """The backward node's name for this node: the name the front end gave the op's
+        parameters (`named`), else the op's own (ops whose name depends on the input shapes
+        override this)."""
+        return getattr(node._saved, "grad_fn", None) or cls.node_name(node._saved)
+
+    @classmethod
+    def graph_inputs(cls, n: int, saved: Any = None) -> tuple[int, ...]:
+        """Which of the n inputs PyTorch's graph lists as inputs of this node (index and
+        condition tensors are not: they are data, not differentiable inputs)."""
+        return tuple(range(n))
+
+
+class Identity(Op):
+    """out = a (lifts a value into the graph as a constant node);  da = g"""
+    name, rule = "identity", "d a/da = 1"
+    uses_inputs = False
+
+    @staticmethod
+    def forward(ins, saved):
+        return ins[0]
+
+    @staticmethod
+    def backward(g, out, ins, saved, needs):
+        return (g,)
+
+
+class _NamedTuple(tuple):
+    grad_fn = ""
+
+
+class _NamedInt(int):
+    grad_fn = ""
+
+
+class _NamedFloat(float):
+    grad_fn = ""
+
+
+def named(saved: Any, grad_fn: str) -> Any:
+    """`saved` (a tuple, int or float: an op's parameters) carrying the name PyTorch gives the
+    node (`transpose` and `squeeze` are Permute and Reshape here, but TransposeBackward0 and
+    SqueezeBackward0 there). It behaves as the plain value everywhere else."""
+    cls = {tuple: _NamedTuple, int: _NamedInt, float: _NamedFloat}[type(saved)]
+    out = cls(saved)
+    out.grad_fn = grad_fn
+    return out
 
 
 def cross(needs: tuple) -> tuple[bool, bool]:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .base import Op, nothing, raw
+from .base import Op, nothing, same_dtype, sign
 
 
 class Exp(Op):
@@ -45,6 +45,7 @@ class Log(Op):
 class Log1p(Op):
     """out = log(1 + a);  da = g / (1 + a)"""
     name, rule = "log1p", "d log(1+a)/da = 1/(1+a)"
+    grad_fn = "Log1PBackward0"
     ufunc = np.log1p
 
     @staticmethod
@@ -163,7 +164,7 @@ class Relu(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        return (g * (raw(out) > 0),)
+        return (g * (out > 0),)
 
 
 class Abs(Op):
@@ -177,7 +178,7 @@ class Abs(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        return (g * np.sign(raw(ins[0])),)
+        return (g * sign(ins[0]),)
 
 
 class Sin(Op):
@@ -240,8 +241,8 @@ class Maximum(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        a, b = raw(ins[0]), raw(ins[1])
-        return _weighted(g, (a > b) + 0.5 * (a == b), needs)
+        a, b = ins
+        return _weighted(g, (a > b) + (a == b) * 0.5, needs)
 
 
 class Minimum(Op):
@@ -255,12 +256,12 @@ class Minimum(Op):
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        a, b = raw(ins[0]), raw(ins[1])
-        return _weighted(g, (a < b) + 0.5 * (a == b), needs)
+        a, b = ins
+        return _weighted(g, (a < b) + (a == b) * 0.5, needs)
 
 
 def _weighted(g, wa, needs):
-    wa = np.asarray(wa, dtype=raw(g).dtype)
+    wa = same_dtype(wa, g)
     return (g * wa if needs[0] else None,
             g * (1.0 - wa) if needs[1] else None)
 
@@ -280,13 +281,16 @@ class Clip(Op):
 
     @staticmethod
     def backward(g, out, ins, bounds, needs):
-        a = raw(ins[0])
+        a = ins[0]
         lo, hi = bounds
-        inside = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            inside &= a >= lo
-        if hi is not None:
-            inside &= a <= hi
+        if lo is not None and hi is not None and lo > hi:
+            return (g * 0.0,)
+        if lo is None:
+            inside = a <= hi
+        elif hi is None:
+            inside = a >= lo
+        else:
+            inside = (a >= lo) & (a <= hi)
         return (g * inside,)
 
     @classmethod
@@ -309,9 +313,17 @@ class Where(Op):
     def forward(ins, saved):
         return np.where(ins[0], ins[1], ins[2])
 
+    @classmethod
+    def graph_inputs(cls, n, saved=None):
+        if getattr(saved, "grad_fn", "") == "MaskedFillBackward0":     # x.masked_fill(m, v)
+            return (2,)
+        if getattr(saved, "grad_fn", "") == "MaskedFillBackward1":
+            return (2, 1)
+        return (1, 2)
+
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        cond = raw(ins[0])
+        cond = ins[0]
         return (None,
                 g * cond if needs[1] else None,
                 g * ~cond if needs[2] else None)
@@ -344,6 +356,16 @@ class ZeroGrad(Op):
     @classmethod
     def node_name(cls, fn):
         return _fn_name(fn).capitalize() + "Backward0"
+
+
+class NoDerivative(ZeroGrad):
+    """out = f(inputs) for a function PyTorch gives no derivative (floor division of floats):
+    recorded, and a backward that reaches it raises, as PyTorch's does."""
+    name = "no_derivative"
+
+    @staticmethod
+    def backward(g, out, ins, fn, needs):
+        raise RuntimeError(f"derivative for aten::{_fn_name(fn)} is not implemented")
 
 
 class NoGrad(Op):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import base as _base
 from .base import (
     Op,
     _add_reduce,
+    apply_like,
     count,
     fill_where,
     fmt_dims,
+    is_node,
     kept_shape,
     nothing,
-    raw,
+    same_dtype,
+    sign,
     spread,
 )
 
@@ -77,10 +81,10 @@ class _Extreme(_Reduction):
     @staticmethod
     def backward(g, out, ins, saved, needs):
         axis, keepdims = saved
-        a = raw(ins[0])
-        kept = kept_shape(a.shape, axis)
-        hit = a == raw(out).reshape(kept)
-        share = (hit / hit.sum(axis=axis, keepdims=True)).astype(a.dtype, copy=False)
+        a = ins[0]
+        kept = kept_shape(tuple(a.shape), axis)
+        hit = a == out.reshape(kept)
+        share = same_dtype(hit / hit.sum(axis=axis, keepdims=True), a)
         if not keepdims:
             g = g.reshape(kept)
         return (g * share,)
@@ -128,14 +132,31 @@ class Prod(_Reduction):
     @staticmethod
     def backward(g, out, ins, saved, needs):
         axis, keepdims = saved
-        a = raw(ins[0])
-        shape = a.shape
-        if hasattr(g, "_op"):                 # create_graph: out / a, differentiable
-            if not np.all(a):
+        a = ins[0]
+        shape = tuple(a.shape)
+        if is_node(g) and _base.grad_mode():   # create_graph: out / a is differentiable
+            if not np.all(a._data):
                 raise NotImplementedError("prod: the second derivative at an input of 0 is "
                                           "not implemented")
-            return (spread(g * out, shape, axis, keepdims) / ins[0],)
-        return (spread(g, shape, axis, keepdims) * _prod_of_others(a, axis),)
+            return (spread(g * out, shape, axis, keepdims) / a,)
+        others = apply_like(ProdOthers, (a,), axis)
+        return (spread(g, shape, axis, keepdims) * others,)
+
+
+class ProdOthers(Op):
+    """out_i = the product of the other elements of a_i's reduction group (no gradient:
+    the second derivative of prod is not derived here)."""
+    name, rule = "prod_others", ""
+    differentiable = False
+    reads = staticmethod(nothing)
+
+    @staticmethod
+    def forward(ins, axis):
+        return _prod_of_others(ins[0], axis)
+
+    @staticmethod
+    def backward(g, out, ins, axis, needs):
+        return (None,)
 
 
 def _prod_of_others(a: np.ndarray, axis: tuple[int, ...] | None) -> np.ndarray:
@@ -212,22 +233,26 @@ class Norm(_Reduction):
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):    # 0/0 at a zero vector: masked
+            return Norm._backward(g, out, ins, saved)
+
+    @staticmethod
+    def _backward(g, out, ins, saved):
         axis, keepdims, p = saved
         a = ins[0]
-        shape = raw(a).shape
+        shape = tuple(a.shape)
         gk = spread(g, shape, axis, keepdims)
         ok = spread(out, shape, axis, keepdims)
-        zero = raw(ok) == 0
+        zero = ok == 0
         if p == 2:
             return (fill_where(zero, gk * a / ok),)
         if p == 1:
-            return (gk * np.sign(raw(a)),)
+            return (gk * sign(a),)
+        absa = a.abs() if is_node(a) else np.abs(a)
         if p == np.inf:
-            ra = np.abs(raw(a))
-            hit = ra == raw(ok)
-            share = hit / hit.sum(axis=axis, keepdims=True) if axis is not None else hit / hit.sum()
-            return (gk * (share * np.sign(raw(a))).astype(ra.dtype, copy=False),)
-        absa = a.abs() if hasattr(a, "_op") else np.abs(a)
+            hit = absa == ok
+            share = hit / hit.sum(axis=axis, keepdims=True)
+            return (gk * same_dtype(share * sign(a), a),)
         return (fill_where(zero, gk * a * absa ** (p - 2) / ok ** (p - 1)),)
 
     @classmethod
@@ -267,13 +292,14 @@ class Std(_Reduction):
     def backward(g, out, ins, saved, needs):
         axis, keepdims, correction = saved
         a = ins[0]
-        shape = raw(a).shape
+        shape = tuple(a.shape)
         n = count(shape, axis)
         mean = a.mean(axis, keepdims=True)
         d = a - mean
         ok = spread(out, shape, axis, keepdims)
         gk = spread(g, shape, axis, keepdims)
-        return (fill_where(raw(ok) == 0, gk * d / (ok * float(n - correction))),)
+        with np.errstate(divide="ignore", invalid="ignore"):    # 0/0 where out = 0: masked
+            return (fill_where(ok == 0, gk * d / (ok * float(n - correction))),)
 
     @classmethod
     def describe(cls, saved):

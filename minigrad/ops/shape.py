@@ -3,9 +3,11 @@ cat, flip, roll, tril/triu, gather, scatter_add, and the write through a view (C
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .base import Op, apply_like, atom, basic_index, fmt_index, nothing, raw, scatter, sum_to
+from .base import Op, apply_like, atom, basic_index, fmt_index, is_node, nothing, scatter, sum_to
 
 
 class Reshape(Op):
@@ -68,7 +70,11 @@ class Expand(Op):
 
     @staticmethod
     def forward(ins, shape):
-        return np.broadcast_to(ins[0], shape)
+        # a writable view (as PyTorch's): writing one row of an expanded tensor is allowed,
+        # writing a place that several elements share is refused by the in-place check
+        b = np.broadcast_to(ins[0], shape)
+        return np.lib.stride_tricks.as_strided(ins[0], b.shape, b.strides, writeable=True) \
+            if ins[0].flags.writeable else b
 
     @staticmethod
     def backward(g, out, ins, shape, needs):
@@ -83,36 +89,78 @@ class Expand(Op):
         return f"expand({args[0]}, {tuple(shape)})"
 
 
+class Slot:
+    """Where an index array given as an op input goes in an index template: ops that index
+    with data (x[idx] with an integer or bool tensor) keep the index arrays as inputs, so a
+    changed index is never baked in (and minigrad.compile reads it at each call)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __repr__(self) -> str:
+        return f"Slot({self.k})"
+
+
+def fill_index(template: Any, arrays: Any) -> Any:
+    """The numpy index: the template with each Slot replaced by its array."""
+    if isinstance(template, tuple):
+        return tuple(arrays[i.k] if isinstance(i, Slot) else i for i in template)
+    return arrays[template.k] if isinstance(template, Slot) else template
+
+
+def has_slots(template: Any) -> bool:
+    items = template if isinstance(template, tuple) else (template,)
+    return any(isinstance(i, Slot) for i in items)
+
+
+def _index_inputs(first: int) -> Any:
+    """`reads` of an op whose inputs from `first` on are index arrays (backward reads them)."""
+    return staticmethod(lambda needs: (False,) * first + (True,) * (len(needs) - first))
+
+
 class GetItem(Op):
-    """out = a[index];  da = zeros with g added at index (repeats accumulate)"""
+    """out = a[index] (index arrays, if any, are the extra inputs);
+        da = zeros with g added at index (repeats accumulate)"""
     name, rule = "getitem", "da = g scattered back to the indexed places"
-    reads = staticmethod(nothing)
+    reads = _index_inputs(1)
     view = True
 
     @staticmethod
-    def forward(ins, index):
-        return ins[0][index]
+    def forward(ins, template):
+        index = fill_index(template, ins[1:])
+        out = ins[0][index]
+        if type(out) is not np.ndarray:         # a full integer index: a 0-d view, not a copy
+            out = ins[0][(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     @staticmethod
-    def backward(g, out, ins, index, needs):
-        return (scatter(g, index, ins[0].shape),)
+    def backward(g, out, ins, template, needs):
+        shape = tuple(ins[0].shape)
+        return (apply_like(Scatter, (g, *ins[1:]), (template, shape)),) + (None,) * (
+            len(ins) - 1)
 
     @classmethod
-    def makes_view(cls, index):
-        return basic_index(index)
+    def makes_view(cls, template):
+        return basic_index(template)
 
     @classmethod
-    def describe(cls, index):
-        return f"[{fmt_index(index)}]"
+    def graph_inputs(cls, n, saved=None):
+        return (0,)
 
     @classmethod
-    def expression(cls, args, index):
-        return f"{atom(args[0])}[{fmt_index(index)}]"
+    def describe(cls, template):
+        return f"[{fmt_index(template)}]"
 
     @classmethod
-    def node_name(cls, index):
-        items = index if isinstance(index, tuple) else (index,)
-        if not basic_index(index):
+    def expression(cls, args, template):
+        return f"{atom(args[0])}[{fmt_index(template)}]"
+
+    @classmethod
+    def node_name(cls, template):
+        items = template if isinstance(template, tuple) else (template,)
+        if not basic_index(template):
             return "IndexBackward0"
         if all(isinstance(i, int | np.integer) for i in items):
             return "SelectBackward0"
@@ -120,59 +168,67 @@ class GetItem(Op):
 
 
 class Scatter(Op):
-    """out = zeros(shape) with a added at index;  da = g[index]"""
+    """out = zeros(shape) with a added at index (repeats accumulate);  da = g[index]"""
     name, rule = "scatter", "da = g[index]"
-    reads = staticmethod(nothing)
+    reads = _index_inputs(1)
 
     @staticmethod
     def forward(ins, saved):
-        index, shape = saved
-        return scatter(ins[0], index, shape)
+        template, shape = saved
+        return scatter(ins[0], fill_index(template, ins[1:]), shape)
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        return (g[saved[0]],)
+        return (apply_like(GetItem, (g, *ins[1:]), saved[0]),) + (None,) * (len(ins) - 1)
+
+    @classmethod
+    def graph_inputs(cls, n, saved=None):
+        return (0,)
 
 
 class SetItem(Op):
-    """out = a with out[index] = v (PyTorch's index_put_; in place on a tensor);
+    """out = a with out[index] = v (PyTorch's index_put_; in place on a tensor); index arrays,
+    if any, are the inputs after v;
         da = g with the written places zeroed,  dv = g[index] summed back to v's shape"""
     name, rule = "setitem", "da = g outside index, dv = g[index]"
     grad_fn = "IndexPutBackward0"
-    reads = staticmethod(nothing)
+    reads = _index_inputs(2)
 
     @staticmethod
-    def forward(ins, index):
+    def forward(ins, template):
         out = np.array(ins[0], copy=True)
-        out[index] = ins[1]
+        out[fill_index(template, ins[2:])] = ins[1]
         return out
 
     @staticmethod
-    def inplace(target, ins, index):
-        target[index] = ins[1]
+    def inplace(target, ins, template):
+        target[fill_index(template, ins[2:])] = ins[1]
 
     @staticmethod
-    def backward(g, out, ins, index, needs):
+    def backward(g, out, ins, template, needs):
         ga = gv = None
         if needs[0]:
-            keep = np.ones(raw(g).shape, dtype=bool)
-            keep[index] = False
-            ga = g * keep
+            zero = np.zeros((), dtype=g.dtype) if not is_node(g) else 0.0
+            ga = apply_like(SetItem, (g, zero, *ins[2:]), template)
         if needs[1]:
-            gv = g[index]
-        return ga, gv
+            gv = apply_like(GetItem, (g, *ins[2:]), template)
+        return (ga, gv) + (None,) * (len(ins) - 2)
 
     @classmethod
-    def describe(cls, index):
-        return f"[{fmt_index(index)}] ="
+    def describe(cls, template):
+        return f"[{fmt_index(template)}] ="
 
     @classmethod
-    def expression(cls, args, index):
-        return f"setitem({args[0]}[{fmt_index(index)}], {args[1]})"
+    def expression(cls, args, template):
+        return f"setitem({args[0]}[{fmt_index(template)}], {args[1]})"
 
     @classmethod
-    def node_name(cls, index):
-        return "CopySlices" if basic_index(index) else "IndexPutBackward0"
+    def node_name(cls, template):
+        return "CopySlices" if basic_index(template) else "IndexPutBackward0"
+
+    @classmethod
+    def graph_inputs(cls, n, saved=None):
+        return (0, 1)
 
 
 def view_of(x, chain):
@@ -199,7 +255,7 @@ class CopySlices(Op):
     def backward(g, out, ins, chain, needs):
         ga = gv = None
         if needs[0]:
-            keep = np.ones(raw(g).shape, dtype=bool)
+            keep = np.ones(tuple(g.shape), dtype=bool)     # depends on shapes only
             view_of(keep, chain)[...] = False
             ga = g * keep
         if needs[1]:
@@ -311,66 +367,109 @@ def full_index(index: np.ndarray, dim: int) -> tuple:
     return tuple(grid)
 
 
-class Gather(Op):
-    """out[pos] = a[pos with dim replaced by index[pos]] (torch.gather; with `squeeze`, the
-    picked dim is then dropped, which is how max(dim), sort and topk pick their values);
-        da = g added back at those places (repeats accumulate)"""
-    name, rule = "gather", "da = g scattered back to the gathered places"
+def check_index(index: np.ndarray, size: int, ignore: Any, what: str) -> np.ndarray:
+    """`index` itself, after checking 0 <= index < size (entries equal to `ignore` aside)."""
+    if index.size:
+        lo, hi = index.min(), index.max()
+        if lo < 0 or hi >= size:
+            bad = (index < 0) | (index >= size)
+            if ignore is not None:
+                bad &= index != ignore
+            if bad.any():
+                value = int(index[bad].flat[0])
+                if what in ("cross_entropy", "nll_loss"):
+                    raise IndexError(f"{what}: Target {value} is out of bounds.")
+                raise RuntimeError(f"{what}: index {value} is out of bounds for dimension "
+                                   f"with size {size}")
+    return index
+
+
+class CheckIndex(Op):
+    """out = index, after checking that every entry is in [0, size) (or equals `ignore`):
+    an op, so that a compiled step checks the indices of every call (no gradient)."""
+    name, rule = "check_index", ""
+    differentiable = False
     reads = staticmethod(nothing)
 
     @staticmethod
     def forward(ins, saved):
-        index, dim = saved[0], saved[1]
-        out = ins[0][full_index(index, dim)]
-        return out.squeeze(dim) if len(saved) > 2 and saved[2] else out
+        size, ignore, what = saved
+        return check_index(ins[0], size, ignore, what)
 
     @staticmethod
     def backward(g, out, ins, saved, needs):
-        index, dim = saved[0], saved[1]
-        if len(saved) > 2 and saved[2]:
-            g = g.reshape(index.shape)
-        return (scatter(g, full_index(index, dim), ins[0].shape),)
+        return (None,)
+
+
+class Gather(Op):
+    """out[pos] = a[pos with dim replaced by index[pos]] (torch.gather; the index is the
+    second input; with `squeeze`, the picked dim is then dropped, which is how max(dim), sort
+    and topk pick their values);  da = g added back at those places (repeats accumulate)"""
+    name, rule = "gather", "da = g scattered back to the gathered places"
+    reads = _index_inputs(1)
+
+    @staticmethod
+    def forward(ins, saved):
+        dim = saved[0]
+        out = ins[0][full_index(ins[1], dim)]
+        return out.squeeze(dim) if len(saved) > 1 and saved[1] else out
+
+    @staticmethod
+    def backward(g, out, ins, saved, needs):
+        dim = saved[0]
+        index = ins[1]
+        if len(saved) > 1 and saved[1]:
+            g = g.reshape(tuple(index.shape))
+        zeros = np.zeros(tuple(ins[0].shape), dtype=g.dtype)
+        return apply_like(ScatterAdd, (zeros, g, index), dim), None
 
     @classmethod
     def describe(cls, saved):
-        return f"{saved[3] if len(saved) > 3 else 'gather'}(dim={saved[1]})"
+        return f"{saved[2] if len(saved) > 2 else 'gather'}(dim={saved[0]})"
 
     @classmethod
     def expression(cls, args, saved):
-        return f"{saved[3] if len(saved) > 3 else 'gather'}({args[0]}, dim={saved[1]})"
+        return f"{saved[2] if len(saved) > 2 else 'gather'}({args[0]}, dim={saved[0]})"
 
     @classmethod
     def node_name(cls, saved):
-        name = saved[3] if len(saved) > 3 else "gather"
+        name = saved[2] if len(saved) > 2 else "gather"
         return name.capitalize() + "Backward0"
+
+    @classmethod
+    def graph_inputs(cls, n, saved=None):
+        return (0,)
 
 
 class ScatterAdd(Op):
-    """out = a with src added at index along dim (torch.scatter_add);
+    """out = a with src added at index along dim (torch.scatter_add; inputs a, src, index);
         da = g,  dsrc = g gathered at index"""
     name, rule = "scatter_add", "da = g, dsrc = g[index]"
-    reads = staticmethod(nothing)
+    reads = _index_inputs(2)
 
     @staticmethod
-    def forward(ins, saved):
-        index, dim = saved
-        out = np.array(ins[0], copy=True)
-        np.add.at(out, full_index(index, dim), ins[1][tuple(slice(0, n) for n in index.shape)])
+    def forward(ins, dim):
+        a, src, index = ins
+        out = np.array(a, copy=True)
+        np.add.at(out, full_index(index, dim), src[tuple(slice(0, n) for n in index.shape)])
         return out
 
     @staticmethod
-    def backward(g, out, ins, saved, needs):
-        index, dim = saved
+    def backward(g, out, ins, dim, needs):
         gsrc = None
         if needs[1]:
-            picked = g[full_index(index, dim)]
-            src_shape = ins[1].shape
-            if picked.shape != src_shape:      # src may be larger than index: zeros beyond
-                pad = scatter(picked, tuple(slice(0, n) for n in index.shape), src_shape)
-                picked = pad
-            gsrc = picked
-        return (g if needs[0] else None), gsrc
+            gsrc = apply_like(Gather, (g, ins[2]), (dim,))
+            src_shape = tuple(ins[1].shape)
+            if tuple(gsrc.shape) != src_shape:    # src may be larger than index: zeros beyond
+                gsrc = scatter(gsrc, tuple(slice(0, n) for n in ins[2].shape), src_shape)
+        return (g if needs[0] else None), gsrc, None
+
+    grad_fn = "ScatterAddBackward0"
 
     @classmethod
-    def describe(cls, saved):
-        return f"scatter_add(dim={saved[1]})"
+    def describe(cls, dim):
+        return f"scatter_add(dim={dim})"
+
+    @classmethod
+    def graph_inputs(cls, n, saved=None):
+        return (0, 1)

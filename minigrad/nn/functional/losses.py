@@ -4,7 +4,6 @@ Kullback-Leibler divergence. The regression losses are in `regression.py`."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
@@ -12,74 +11,106 @@ import numpy as np
 
 from ... import dtypes
 from ..._tensor import Tensor, _wrap
+from ...engine import STATE
 from ...functions.pointwise import maximum, where
+from ...functions.shaping import checked_index
 from ._common import as_tensor, check_reduction, legacy_reduction, raw, reduce_loss
 from .activations import log_softmax
 
-_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
 
+def class_targets(x: Tensor, target: Any, what: str, ignore_index: int
+                  ) -> tuple[Tensor, Tensor | None]:
+    """Class targets for `x` of shape (N, C, d1, ...) (class dim 1) as (index, valid).
 
-def class_targets(inp: Tensor, target: Any, what: str, ignore_index: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate integer class targets for `inp` of shape (N, C, d1, ...) (class dim 1).
-
-    Returns (target, valid, mask): valid marks the entries not equal to ignore_index, mask
-    is the boolean one-hot array of inp's shape (False on ignored entries). A float target
-    holding whole numbers is accepted too (minigrad is lenient where PyTorch wants int64).
+    `index` is an int64 tensor of shape (N, 1, d1, ...) with ignored entries replaced by 0,
+    ready for `gather` along dim 1; `valid` is the bool tensor of entries not equal to
+    ignore_index (None when there are none to ignore, which eager mode checks first). Both
+    come from ops (a range check included), so a compiled step reads the targets of every
+    call. A float target holding whole numbers is accepted too (minigrad is lenient where
+    PyTorch wants int64).
     """
-    t = raw(target)
-    if t.dtype.kind not in "fiub":
+    t = target if isinstance(target, Tensor) else None
+    arr = raw(target)
+    if arr.dtype.kind not in "fiub":
         raise TypeError(f"{what}(): argument 'target' must be Tensor of class indices, not "
-                        f"{type(target).__name__} of {t.dtype}")
-    if t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t)):
-        t = t.astype(np.int64)
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"{what}: expected scalar type Long for class targets but found "
-                           f"{dtypes.scalar_name(t.dtype)}; for class probabilities pass a "
-                           f"float tensor of the input's shape {tuple(inp.shape)}")
-    want = tuple(inp.shape[:1] + inp.shape[2:])
-    if t.shape != want:
+                        f"{type(target).__name__} of {arr.dtype}")
+    if t is None:
+        t = _wrap(np.array(arr, copy=True))
+    if arr.dtype.kind == "f":
+        if STATE.tracer is None and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+            raise RuntimeError(f"{what}: expected scalar type Long for class targets but "
+                               f"found {dtypes.scalar_name(arr.dtype)}; for class "
+                               f"probabilities pass a float tensor of the input's shape "
+                               f"{tuple(x.shape)}")
+        t = t.long()
+    elif arr.dtype.kind == "b":
+        raise RuntimeError(f"{what}: expected scalar type Long for class targets but found Bool")
+    want = tuple(x.shape[:1] + x.shape[2:])
+    if tuple(t.shape) != want:
         raise ValueError(f"{what}: Expected target size {list(want)}, got {list(t.shape)} "
-                         f"(input of shape {tuple(inp.shape)})")
-    n_classes = inp.shape[1]
-    valid = t != ignore_index
-    if t.size and not (_min_reduce(t, None) >= 0 and _max_reduce(t, None) < n_classes):
-        bad = valid & ((t < 0) | (t >= n_classes))
-        if bad.any():
-            raise IndexError(f"{what}: Target {int(t[bad].flat[0])} is out of bounds.")
-    with_axis = t.shape[:1] + (1,) + t.shape[1:]       # a class dim, to compare with
-    mask = t.reshape(with_axis) == _classes(n_classes, inp.ndim)
-    if 0 <= ignore_index < n_classes:
-        mask &= valid.reshape(with_axis)
-    return t, valid, mask
-
-
-@functools.lru_cache(maxsize=64)
-def _classes(n_classes: int, ndim: int) -> np.ndarray:
-    """0 .. n_classes-1 along dim 1 of an ndim-D array (read-only: it is shared)."""
-    classes = np.arange(n_classes).reshape((1, n_classes) + (1,) * (ndim - 2))
-    classes.flags.writeable = False
-    return classes
+                         f"(input of shape {tuple(x.shape)})")
+    n_classes = x.shape[1]
+    t = checked_index(t, n_classes, ignore_index, what)
+    valid = None
+    if STATE.tracer is not None or np.any(arr == ignore_index):
+        valid = t != ignore_index
+        t = where(valid, t, 0)
+    return t.unsqueeze(1), valid
 
 
 def _batched(inp: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
     """An unbatched input of shape (C,) becomes (1, C) (its target a batch of one)."""
     if inp.ndim == 1:
-        return inp.reshape(1, inp.shape[0]), np.expand_dims(raw(target), 0), True
+        t = target if isinstance(target, Tensor) else _wrap(np.array(raw(target), copy=True))
+        return inp.reshape(1, inp.shape[0]), t.reshape(1), True
     if inp.ndim == 0:
         raise ValueError("expected an input with a class dim, got a 0-d tensor")
     return inp, target, False
 
 
-def _class_weights(weight: Any, x: Tensor, what: str) -> np.ndarray | None:
+def _class_weights(weight: Any, x: Tensor, what: str) -> Tensor | None:
     if weight is None:
         return None
-    w = raw(weight).astype(x.dtype, copy=False)
-    if w.shape != (x.shape[1],):
+    w = weight if isinstance(weight, Tensor) else _wrap(np.array(raw(weight), copy=True))
+    w = w.to(x.dtype)
+    if tuple(w.shape) != (x.shape[1],):
         raise RuntimeError(f"{what}: weight tensor should be defined either for all "
                            f"{x.shape[1]} classes or no classes but got weight tensor of "
                            f"shape: {list(w.shape)}")
-    return w.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return w
+
+
+def _picked(logp: Tensor, index: Tensor, valid: Tensor | None, w: Tensor | None
+            ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """-log p of each target (gathered along dim 1), weighted and with ignored entries 0;
+    and the weight of each target (None: all 1) for the mean."""
+    picked = logp.gather(1, index).squeeze(1)
+    wt = None
+    if w is not None:
+        wt = w[index.squeeze(1)]
+        if valid is not None:
+            wt = wt * valid
+        picked = picked * wt
+    elif valid is not None:
+        picked = picked * valid
+    return picked, wt, valid
+
+
+def _count(x: Tensor, wt: Tensor | None, valid: Tensor | None) -> Any:
+    """What 'mean' divides by: the sum of the targets' weights (their number by default)."""
+    if wt is not None:
+        return wt.sum()
+    if valid is not None:
+        return valid.sum().to(x.dtype)
+    return x.numel() // x.shape[1]
+
+
+def _mean(total: Tensor, count: Any) -> Tensor:
+    """-total / count, as total * (-1 / count) (count: a number, or a tensor in a compiled
+    step or with ignored targets: the same rounding either way)."""
+    if isinstance(count, Tensor):
+        return total * (-1.0 / count)
+    return total * (-1.0 / count) if count else total * float("nan")
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
@@ -89,29 +120,20 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any =
     input (log-probabilities) has shape (N, C) or (N, C, d1, ...) (or (C,) unbatched);
     target holds class indices of shape (N,) or (N, d1, ...). Entries whose target equals
     ignore_index give 0 and are left out of the mean, which divides by the sum of the
-    weights of the counted targets. The entry is picked with `where(one_hot, input, 0)`
-    summed over the classes (no 0 * -inf).
+    weights of the counted targets. The entry is picked with `gather` along dim 1.
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction, "nll_loss")
     x, target, unbatched = _batched(as_tensor(input, "nll_loss"), target)
-    t, valid, mask = class_targets(x, target, "nll_loss", ignore_index)
-    w = _class_weights(weight, x, "nll_loss")
-    picked = where(mask, x, 0.0)
-    if w is not None:
-        picked = picked * w
-    loss = -picked.sum(1)
+    index, valid = class_targets(x, target, "nll_loss", ignore_index)
+    picked, wt, valid = _picked(x, index, valid, _class_weights(weight, x, "nll_loss"))
     if unbatched and reduction == "none":
-        return loss.reshape(())
-    count = _weighted_count(w, t, valid)
-    return reduce_loss(loss, reduction, "nll_loss", count)
-
-
-def _weighted_count(w: np.ndarray | None, t: np.ndarray, valid: np.ndarray) -> Any:
-    if w is None:
-        return int(np.count_nonzero(valid))
-    flat = w.reshape(-1)
-    return float(flat[np.where(valid, t, 0)][valid].sum())
+        return -picked.reshape(())
+    if reduction == "none":
+        return -picked
+    if reduction == "sum":
+        return -picked.sum()
+    return _mean(picked.sum(), _count(x, wt, valid))
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
@@ -138,35 +160,36 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
     w = _class_weights(weight, x, "cross_entropy")
     t = raw(target)
     if t.dtype.kind == "f" and t.shape == tuple(x.shape):        # class probabilities
-        q = t.astype(x.dtype, copy=False)
+        q = target if isinstance(target, Tensor) else _wrap(np.array(t, copy=True))
+        q = q.to(x.dtype)
         if eps:
             q = q * (1.0 - eps) + eps / n_classes
         if w is not None:
-            q = q * w
-        loss = -(logp * _wrap(np.ascontiguousarray(q))).sum(1)
-        count = None
-    else:
-        t, valid, mask = class_targets(x, t, "cross_entropy", ignore_index)
-        count = _weighted_count(w, t, valid)
-        if not eps and w is None and reduction != "none":    # the total only: 2 nodes fewer
-            total = where(mask, logp, 0.0).sum()
-            if reduction == "sum":
-                return -total
-            return total * (-1.0 / count) if count else total * float("nan")
-        picked = where(mask, logp, 0.0)
-        if w is not None:
-            picked = picked * w
-        loss = -picked.sum(1)
-        if eps:
-            loss = loss * (1.0 - eps)
-            per_class = logp * w if w is not None else logp
-            smooth = per_class.sum(1) * (-eps / n_classes)
-            if not valid.all():
-                smooth = where(valid, smooth, 0.0)
-            loss = loss + smooth
+            q = q * w.reshape((1, -1) + (1,) * (x.ndim - 2))
+        loss = -(logp * q).sum(1)
+        if unbatched and reduction == "none":
+            return loss.reshape(())
+        return reduce_loss(loss, reduction, "cross_entropy")
+    index, valid = class_targets(x, target, "cross_entropy", ignore_index)
+    picked, wt, valid = _picked(logp, index, valid, w)
+    if not eps and reduction != "none":             # the total only
+        total = picked.sum()
+        return -total if reduction == "sum" else _mean(total, _count(x, wt, valid))
+    loss = -picked
+    if eps:
+        loss = loss * (1.0 - eps)
+        per_class = logp * w.reshape((1, -1) + (1,) * (x.ndim - 2)) if w is not None else logp
+        smooth = per_class.sum(1) * (-eps / n_classes)
+        if valid is not None:
+            smooth = smooth * valid
+        loss = loss + smooth
     if unbatched and reduction == "none":
         return loss.reshape(())
-    return reduce_loss(loss, reduction, "cross_entropy", count)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return _mean(-loss.sum(), _count(x, wt, valid))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
