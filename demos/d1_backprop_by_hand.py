@@ -106,7 +106,7 @@ def check_graph(name: str, fn: Callable[..., mg.Value], tensor_fn: Callable[...,
     rows = []
     worst_fd = worst_hand = worst_tensor = 0.0
     for i, (k, leaf) in enumerate(leaves.items()):
-        t_grad = float(tensors[i].grad)
+        t_grad = float(np.asarray(tensors[i].grad))
         rows.append([k, leaf.data, leaf.grad, hand[k], fd[i], t_grad])
         worst_fd = max(worst_fd, abs(leaf.grad - fd[i]))
         worst_hand = max(worst_hand, abs(leaf.grad - hand[k]))

@@ -32,6 +32,10 @@ figcaption { color: #57606a; font-size: 0.9em; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .summary { background: #fff8c5; padding: 0.5em 0.8em; border-left: 4px solid #d4a72c; }
 .settings td { font-size: 0.9em; }
+table.verdicts td.outcome { font-weight: 600; white-space: nowrap; }
+td.supported { background: #dafbe1; }
+td.not-supported { background: #ffebe9; }
+td.cannot-tell { background: #fff8c5; }
 nav ol { columns: 2; }
 """
 
@@ -51,10 +55,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") 
     return f"<table{cls_attr}><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def verdicts_html(s: Section) -> str:
+    """The section's verdicts: the claim, the measured effect with its 95% interval, the
+    seeds, the smallest effect the set-up detects, and the outcome."""
+    if not s.verdicts:
+        return ""
+    rows = []
+    for v in s.verdicts:
+        e = v.estimate
+        cls = {"supported": "supported", "not supported": "not-supported"}.get(
+            v.outcome, "cannot-tell")
+        pairing = "paired" if v.paired else "unpaired"
+        rows.append(
+            f"<tr><td>{esc(v.claim)}</td><td>{esc(v.quantity)}</td>"
+            f'<td class="num">{esc(str(e))}</td>'
+            f"<td>{e.n} {pairing} ({esc(e.method)})</td>"
+            f'<td class="num">{esc(v.detectable_text())}</td>'
+            f'<td class="outcome {cls}">{esc(v.outcome)}</td></tr>')
+    head = ("<tr><th>claim</th><th>measured</th><th>estimate [95% CI]</th><th>seeds</th>"
+            "<th>smallest detectable effect (80% power)</th><th>verdict</th></tr>")
+    return ('<h3>Verdicts</h3><table class="verdicts">' + head + "".join(rows) + "</table>")
+
+
 def section_html(s: Section) -> str:
     parts = [f'<section id="{esc(s.key)}">', f"<h2>{esc(s.key)}. {esc(s.title)}</h2>"]
     if s.summary:
         parts.append(f'<p class="summary">{esc(s.summary)}</p>')
+    parts.append(verdicts_html(s))
     parts.append(s.html)
     for f in s.figures:
         src = esc(f.path.as_posix())
