@@ -540,9 +540,9 @@ def hidden_with_batch_stats(model: Any, X: np.ndarray) -> tuple[list, list]:
     return [np.asarray(z) for z in zs], [np.asarray(u) for u in us]
 
 
-def hidden_in_eval_mode(model: Any, X: np.ndarray) -> tuple[list, list]:
-    """The hidden layers' (z, u) for X in eval mode: batch norm with its running statistics,
-    so each example's values depend on that example alone."""
+def hidden_in_eval_mode(model: Any, X: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """The logits and the hidden layers' (z, u) for X in eval mode: batch norm with its
+    running statistics, so each example's values depend on that example alone."""
     with eval_mode(model):
-        _, zs, us = model.forward_with_hidden(to_tensor(X))
-    return [np.asarray(z) for z in zs], [np.asarray(u) for u in us]
+        logits, zs, us = model.forward_with_hidden(to_tensor(X))
+    return np.asarray(logits), [np.asarray(z) for z in zs], [np.asarray(u) for u in us]

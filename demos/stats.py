@@ -253,9 +253,10 @@ class Verdict:
     """What a claim predicts, what was measured, and what the interval says.
 
     `predicts` is +1 when the claim predicts `estimate` above `null` (0 for a difference, 1
-    for a ratio) and -1 when below. `meaningful` is the smallest effect that would matter (in
-    the estimate's units, as a distance from `null`; a factor for ratios); without it the
-    smallest detectable effect takes its place.
+    for a ratio), -1 when below, and 0 when it predicts `estimate` equal to `null` within
+    `meaningful` (then required: the tolerance). Otherwise `meaningful` is the smallest effect
+    that would matter (in the estimate's units, as a distance from `null`; a factor for
+    ratios); without it the smallest detectable effect takes its place.
     """
 
     claim: str
@@ -270,8 +271,10 @@ class Verdict:
     detectable: float = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.predicts not in (1, -1):
-            raise ValueError("Verdict: predicts must be +1 or -1")
+        if self.predicts not in (1, -1, 0):
+            raise ValueError("Verdict: predicts must be +1, -1 or 0")
+        if self.predicts == 0 and self.meaningful is None:
+            raise ValueError("Verdict: a predicted equality needs a tolerance (meaningful)")
         e = self.estimate
         if e.n != len(self.seeds):
             raise ValueError(f"Verdict: the estimate has {e.n} samples but {len(self.seeds)} "
@@ -294,7 +297,9 @@ class Verdict:
         """One sentence for the report: measured, interval, seeds, verdict, detectable."""
         e = self.estimate
         pairing = "paired seeds" if self.paired else "seeds"
-        return (f"{self.quantity}: {e} (95% CI, {e.n} {pairing}, {e.method}) - "
+        predicted = (f", predicted {_num(self.null)} +- {_num(self.meaningful or 0.0)}"
+                     if self.predicts == 0 else "")
+        return (f"{self.quantity}: {e} (95% CI, {e.n} {pairing}, {e.method}{predicted}) - "
                 f"{self.outcome}; the smallest effect this set-up detects (80% power) is "
                 f"{self.detectable_text()}.")
 
@@ -313,7 +318,17 @@ def decide(e: Estimate, predicts: int, null: float = 0.0,
     Distances from `null` are measured on the log scale when `e` is a ratio, and signed so
     that the claim's direction is positive: [lo, hi] above 0 -> supported; below 0 -> not
     supported; around 0 -> not supported if hi is under the smallest effect that matters
-    (`meaningful`, or else the smallest detectable effect), else cannot tell."""
+    (`meaningful`, or else the smallest detectable effect), else cannot tell.
+    A predicted equality (`predicts` 0, tolerance `meaningful`): [lo, hi] inside
+    null +- tolerance -> supported; entirely outside it -> not supported; else cannot tell."""
+    if predicts == 0:
+        if meaningful is None:
+            raise ValueError("decide: a predicted equality needs a tolerance")
+        if null - meaningful <= e.lo and e.hi <= null + meaningful:
+            return SUPPORTED
+        if e.lo > null + meaningful or e.hi < null - meaningful:
+            return NOT_SUPPORTED
+        return CANNOT_TELL
     if e.log_scale:
         if e.lo <= 0 or null <= 0:
             raise ValueError("decide: a ratio needs positive bounds")

@@ -182,6 +182,14 @@ def test_decide_on_ratios_works_on_the_log_scale():
                   meaningful=1.5) == NOT_SUPPORTED
 
 
+def test_decide_on_a_predicted_equality_needs_the_interval_inside_the_tolerance():
+    assert decide(_est(-0.48, -0.52, -0.44), 0, null=-0.5, meaningful=0.1) == SUPPORTED
+    assert decide(_est(-0.48, -0.62, -0.34), 0, null=-0.5, meaningful=0.1) == CANNOT_TELL
+    assert decide(_est(-0.2, -0.3, -0.1), 0, null=-0.5, meaningful=0.1) == NOT_SUPPORTED
+    with pytest.raises(ValueError):
+        Verdict("equal", "x", _est(0.0, -1.0, 1.0, n=2), 0, [0, 1], paired=False)
+
+
 def test_verdict_records_its_inputs_and_checks_the_seed_count():
     e = paired_diff([1.0, 1.2, 0.9], [0.1, 0.0, 0.2])
     v = Verdict("a claim", "a - b", e, +1, [0, 1, 2], paired=True)
