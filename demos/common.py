@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 
-from .stats import Estimate, Verdict, band  # noqa: E402
+from .stats import Estimate, Verdict, band, number_text  # noqa: E402
 
 Number = int | float
 
@@ -156,14 +156,7 @@ def fmt(v: Any) -> str:
     if isinstance(v, int | np.integer):
         return str(int(v))
     if isinstance(v, float | np.floating):
-        v = float(v)
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        if v == 0:
-            return "0"
-        if abs(v) >= 1e5 or abs(v) < 1e-3:
-            return f"{v:.3e}"
-        return f"{v:.4g}"
+        return number_text(v, 4)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(fmt(x) for x in v) + "]"
     return str(v)

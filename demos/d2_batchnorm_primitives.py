@@ -36,7 +36,7 @@ from .common import (
     smooth,
 )
 from .parallel import Task, run_all
-from .stats import Verdict, mean_ci, paired_diff, paired_ratio
+from .stats import ACCURACY_POINT, RATIO_FACTOR, Verdict, mean_ci, paired_ratio
 from .steppers import stepper_html
 
 EPS = 1e-5
@@ -357,30 +357,31 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
         numbers[f"training, {names[m]}: test accuracy"] = est["test_acc"]
         rows.append([names[m], est["loss"], est["bias_drift"], est["w_start"], est["w_norm"],
                      est["test_acc"]])
-    ratio = paired_ratio(per_seed("both", "loss"), per_seed("none", "loss"))
-    ratio_mean = paired_ratio(per_seed("mean", "loss"), per_seed("none", "loss"))
-    numbers["training: loss ratio (mean+var detached / true gradient)"] = ratio
-    numbers["training: loss ratio (mean detached / true gradient)"] = ratio_mean
-    acc_drop = paired_diff(per_seed("none", "test_acc"), per_seed("both", "test_acc"))
-    w_growth = paired_diff(per_seed("both", "w_norm"), per_seed("none", "w_norm"))
-    drift = paired_diff(per_seed("mean", "bias_drift"), per_seed("none", "bias_drift"))
-    numbers["training: test accuracy, true gradient - mean+var detached"] = acc_drop
-    numbers["training: |W| at end, mean+var detached - true gradient"] = w_growth
-    numbers["training: seeds (paired: same start and batches for the 3 gradients)"] = seeds
     claim = "Ioffe and Szegedy, section 2: a gradient step that ignores the normalisation"
     verdicts = [
-        Verdict(f"{claim} lets the pre-BN bias drift without changing any output",
-                "|b - b(0)| after training, mean detached minus true gradient", drift, +1,
-                seeds, paired=True),
-        Verdict(f"{claim} lets the weights grow", "|W| after training, mean+var detached "
-                "minus true gradient", w_growth, +1, seeds, paired=True),
-        Verdict(f"{claim} makes training worse",
-                f"training loss (mean of the last {last} steps), mean+var detached / true "
-                "gradient", ratio, +1, seeds, paired=True, null=1.0),
-        Verdict(f"{claim} makes the model worse",
-                "test accuracy, true gradient minus mean+var detached", acc_drop, +1, seeds,
-                paired=True),
+        Verdict.compare(f"{claim} lets the pre-BN bias drift without changing any output",
+                        "|b - b(0)| after training, mean detached minus true gradient",
+                        per_seed("mean", "bias_drift"), per_seed("none", "bias_drift"), +1,
+                        seeds),
+        Verdict.compare(f"{claim} lets the weights grow", "|W| after training, mean+var "
+                        "detached minus true gradient", per_seed("both", "w_norm"),
+                        per_seed("none", "w_norm"), +1, seeds),
+        Verdict.compare(f"{claim} makes training worse",
+                        f"training loss (mean of the last {last} steps), mean+var detached / "
+                        "true gradient", per_seed("both", "loss"), per_seed("none", "loss"),
+                        +1, seeds, ratio=True, meaningful=RATIO_FACTOR),
+        Verdict.compare(f"{claim} makes the model worse",
+                        "test accuracy, true gradient minus mean+var detached",
+                        per_seed("none", "test_acc"), per_seed("both", "test_acc"), +1, seeds,
+                        meaningful=ACCURACY_POINT),
     ]
+    ratio, acc_drop = verdicts[2].estimate, verdicts[3].estimate
+    numbers["training: loss ratio (mean+var detached / true gradient)"] = ratio
+    numbers["training: loss ratio (mean detached / true gradient)"] = paired_ratio(
+        per_seed("mean", "loss"), per_seed("none", "loss"))
+    numbers["training: test accuracy, true gradient - mean+var detached"] = acc_drop
+    numbers["training: |W| at end, mean+var detached - true gradient"] = verdicts[1].estimate
+    numbers["training: seeds (paired: same start and batches for the 3 gradients)"] = seeds
     train_table = Table(f"Training with and without the gradient through mu and var "
                         f"({steps} SGD steps, lr {lr}; mean [95% CI] over {len(seeds)} seeds)",
                         ["gradient", f"loss (mean of last {last} steps)", "|b - b(0)|",

@@ -19,7 +19,7 @@ import minigrad as mg
 
 from .common import Figure, Section, Table, new_figure, plot_band, save_figure, seed_list
 from .parallel import Task, run_all
-from .stats import Verdict, mean_ci, paired_ratio
+from .stats import RATIO_FACTOR, Verdict, mean_ci
 
 TARGET_FACTOR = 4.0       # the target loss: 4 x the noise variance (the best is about 1 x)
 
@@ -174,20 +174,21 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
             numbers[f"{name}: steps to loss <= {target:g}, measured"] = mean_ci(hits)
         rows.append([name, edge, theory, cond, f"{len(hits)} of {len(seeds)}",
                      f"10^{steps_est.value:.2f} [10^{steps_est.lo:.2f}, 10^{steps_est.hi:.2f}]"])
-    speedup = paired_ratio(col("raw", "steps"), col("standardised", "steps"))
-    lr_gain = paired_ratio(col("standardised", "edge"), col("raw", "edge"))
+    verdicts = [
+        Verdict.compare("Claim 1: standardised inputs allow a larger learning rate",
+                        "largest stable learning rate, standardised / raw",
+                        col("standardised", "edge"), col("raw", "edge"), +1, seeds,
+                        ratio=True, meaningful=RATIO_FACTOR),
+        Verdict.compare("Claim 1: standardised inputs make gradient descent reach a target "
+                        "loss in fewer steps", f"steps to loss <= {target:g}, raw / "
+                        "standardised (raw extrapolated from the slowest direction)",
+                        col("raw", "steps"), col("standardised", "steps"), +1, seeds,
+                        ratio=True, meaningful=RATIO_FACTOR),
+    ]
+    lr_gain, speedup = verdicts[0].estimate, verdicts[1].estimate
     numbers["speed-up (raw steps / standardised steps; raw extrapolated)"] = speedup
     numbers["largest stable learning rate, standardised / raw"] = lr_gain
     numbers["seeds (one data set each; raw and standardised on the same data)"] = seeds
-    verdicts = [
-        Verdict("Claim 1: standardised inputs allow a larger learning rate",
-                "largest stable learning rate, standardised / raw", lr_gain, +1, seeds,
-                paired=True, null=1.0),
-        Verdict("Claim 1: standardised inputs make gradient descent reach a target loss in "
-                "fewer steps", f"steps to loss <= {target:g}, raw / standardised (raw "
-                "extrapolated from the slowest direction)", speedup, +1, seeds, paired=True,
-                null=1.0),
-    ]
     first = per_seed[0]
     figures = _plots(per_seed, first["data"]["X_raw"], first["data"]["X_std"],
                      first["data"]["y"], target, out_dir, seeds)

@@ -46,7 +46,7 @@ from .common import (
     to_tensor,
 )
 from .parallel import Task, run_all
-from .stats import Verdict, mean_ci, paired_ratio
+from .stats import RATIO_FACTOR, Verdict, mean_ci, paired_ratio
 
 SIZES = [64, 100, 100, 100, 10]
 BATCH = 60
@@ -191,7 +191,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     out_dir.mkdir(parents=True, exist_ok=True)
     # evenly spaced over training (the same-step comparison), and two early ones where the
     # loss falls fastest (for the same-loss comparison)
-    spacing, steps = (40, 120) if quick else (40, 320)
+    spacing, steps = (40, 80) if quick else (40, 320)
     checkpoints = tuple(sorted({0, 10, 20} | set(range(spacing, steps + 1, spacing))))
     seeds = seed_list(seed, quick)
     tasks = [Task(f"{cfg} {name}, lr {lr:g}, seed {s}, {steps} steps", train_and_measure,
@@ -202,7 +202,9 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
             for cfg, *_ in CONFIGS}
     large = int(runs[CONFIGS[0][0]]["plain"][0]["large batch"])
 
-    numbers: dict[str, Any] = {"large fixed batch for every measurement (examples)": large}
+    numbers: dict[str, Any] = {"large fixed batch for every measurement (examples)": large,
+                               "seeds (paired: both networks start from each seed and see "
+                               "the same batches)": seeds}
     verdicts: list[Verdict] = []
     tables = []
     findings = []
@@ -217,9 +219,11 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
         level_sets[cfg] = levels
         rows = []
         ratios = {}
+        per_seed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for key, text in quantities:
             a = np.array([per_seed_at_step(r, key, spacing) for r in r_cfg["plain"]])
             b = np.array([per_seed_at_step(r, key, spacing) for r in r_cfg["BN"]])
+            per_seed[key] = (b, a)
             ratios[key] = paired_ratio(b, a)
             row = [text, "same step", mean_ci(a), mean_ci(b), ratios[key]]
             rows.append(row)
@@ -229,6 +233,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
                                 for r in r_cfg["plain"]])
                 b_l = np.array([np.exp(np.mean(np.log(at_loss(r, key, levels))))
                                 for r in r_cfg["BN"]])
+                per_seed[key + " at loss"] = (b_l, a_l)
                 ratios[key + " at loss"] = paired_ratio(b_l, a_l)
                 rows.append([text, "same loss", mean_ci(a_l), mean_ci(b_l),
                              ratios[key + " at loss"]])
@@ -246,24 +251,25 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
                             ["quantity", "compared at", "plain", "batch norm",
                              "BN / plain (paired)"], rows))
         verdicts += [
-            Verdict(f"Lecture (after Ioffe and Szegedy): batch norm reduces internal "
-                    f"covariate shift ({cfg} network)",
-                    f"ICS of layer {ICS_LAYER}, batch norm / plain, same step",
-                    ratios["ics_rel"], -1, seeds, paired=True, null=1.0),
-            Verdict(f"Santurkar et al.: batch norm makes the loss smoother ({cfg} network)",
-                    "effective beta-smoothness, batch norm / plain, same step",
-                    ratios["beta"], -1, seeds, paired=True, null=1.0),
+            Verdict.compare(f"Lecture (after Ioffe and Szegedy): batch norm reduces internal "
+                            f"covariate shift ({cfg} network)",
+                            f"ICS of layer {ICS_LAYER}, batch norm / plain, same step",
+                            *per_seed["ics_rel"], -1, seeds, ratio=True, meaningful=RATIO_FACTOR),
+            Verdict.compare(f"Santurkar et al.: batch norm makes the loss smoother ({cfg} "
+                            "network)", "effective beta-smoothness, batch norm / plain, same "
+                            "step", *per_seed["beta"], -1, seeds, ratio=True,
+                            meaningful=RATIO_FACTOR),
         ]
-        if "beta at loss" in ratios:
-            verdicts.append(Verdict(
+        if "beta at loss" in per_seed:
+            verdicts.append(Verdict.compare(
                 f"Santurkar et al.: batch norm makes the loss smoother ({cfg} network, "
                 "compared at the same training loss)",
                 "effective beta-smoothness, batch norm / plain, same loss",
-                ratios["beta at loss"], -1, seeds, paired=True, null=1.0))
-        verdicts.append(Verdict(
+                *per_seed["beta at loss"], -1, seeds, ratio=True, meaningful=RATIO_FACTOR))
+        verdicts.append(Verdict.compare(
             f"Santurkar et al.: with batch norm the gradient is more predictive ({cfg} "
             "network)", "gradient change along the gradient, batch norm / plain, same step",
-            ratios["grad_change"], -1, seeds, paired=True, null=1.0))
+            *per_seed["grad_change"], -1, seeds, ratio=True, meaningful=RATIO_FACTOR))
         findings.append(
             f"<li><b>{cfg} network</b> ({act}, {init}, lr {lr}): ICS ratio batch norm / plain "
             f"{ratios['ics_rel']} (cosine {cos['plain']} without and {cos['BN']} with batch "

@@ -40,7 +40,7 @@ from .common import (
     train_classifier,
 )
 from .parallel import Task, run_all
-from .stats import Verdict, mean_ci, paired_diff
+from .stats import ACCURACY_POINT, Verdict, mean_ci, paired_diff
 
 SIZES = [64, 64, 64, 10]
 EPS = 1e-5
@@ -215,31 +215,33 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
         numbers[f"{v}: test accuracy at step {steps}"] = mean_ci(final[v])
         numbers[f"{v}: wrong training labels fitted"] = mem
         rows.append([v, mean_ci(final[v]), best, mem, clean])
-    control = paired_diff(final["dropout"], final["plain"])
-    bn_vs_plain = paired_diff(final[f"BN ghost {BATCH}"], final["plain"])
-    small_vs_full = paired_diff(final[f"BN ghost {GHOSTS[0]}"], final[f"BN ghost {BATCH}"])
-    mid_vs_full = paired_diff(final[f"BN ghost {GHOSTS[1]}"], final[f"BN ghost {BATCH}"])
+    verdicts = [
+        Verdict.measure("Claim 4: the noise of batch statistics shrinks like 1/sqrt(batch "
+                        "size)", "slope of log spread against log batch size (one per "
+                        "example)", noise["slopes"], 0, examples, null=noise["slope_fpc"],
+                        meaningful=SLOPE_TOLERANCE),
+        Verdict.compare("Positive control: this task can show regularisation (dropout 0.3 "
+                        "helps)", "final test accuracy, dropout minus plain",
+                        final["dropout"], final["plain"], +1, seeds, meaningful=ACCURACY_POINT),
+        Verdict.compare("Claim 4: batch norm regularises a little", f"final test accuracy, "
+                        f"batch norm (statistics of the whole batch of {BATCH}) minus plain",
+                        final[f"BN ghost {BATCH}"], final["plain"], +1, seeds,
+                        meaningful=ACCURACY_POINT),
+        Verdict.compare("Claim 5: smaller batches (more noise) regularise more",
+                        f"final test accuracy, ghost groups of {GHOSTS[0]} minus {BATCH} "
+                        f"(same gradient batch of {BATCH})", final[f"BN ghost {GHOSTS[0]}"],
+                        final[f"BN ghost {BATCH}"], +1, seeds, meaningful=ACCURACY_POINT),
+        Verdict.compare("Claim 5: smaller batches (more noise) regularise more",
+                        f"final test accuracy, ghost groups of {GHOSTS[1]} minus {BATCH}",
+                        final[f"BN ghost {GHOSTS[1]}"], final[f"BN ghost {BATCH}"], +1, seeds,
+                        meaningful=ACCURACY_POINT),
+    ]
+    control, bn_vs_plain, small_vs_full, mid_vs_full = (v.estimate for v in verdicts[1:])
     numbers["test accuracy, dropout - plain (positive control)"] = control
     numbers[f"test accuracy, BN (ghost {BATCH} = the batch) - plain"] = bn_vs_plain
     numbers[f"test accuracy, BN ghost {GHOSTS[0]} - ghost {BATCH}"] = small_vs_full
     numbers[f"test accuracy, BN ghost {GHOSTS[1]} - ghost {BATCH}"] = mid_vs_full
     numbers["seeds (paired: data subset, label noise, start and batches shared)"] = seeds
-    verdicts = [
-        Verdict("Claim 4: the noise of batch statistics shrinks like 1/sqrt(batch size)",
-                "slope of log spread against log batch size (one per example)", slope, 0,
-                examples, paired=False, null=noise["slope_fpc"], meaningful=SLOPE_TOLERANCE),
-        Verdict("Positive control: this task can show regularisation (dropout 0.3 helps)",
-                "final test accuracy, dropout minus plain", control, +1, seeds, paired=True),
-        Verdict("Claim 4: batch norm regularises a little", f"final test accuracy, batch norm "
-                f"(statistics of the whole batch of {BATCH}) minus plain", bn_vs_plain, +1,
-                seeds, paired=True),
-        Verdict("Claim 5: smaller batches (more noise) regularise more",
-                f"final test accuracy, ghost groups of {GHOSTS[0]} minus {BATCH} (same "
-                f"gradient batch of {BATCH})", small_vs_full, +1, seeds, paired=True),
-        Verdict("Claim 5: smaller batches (more noise) regularise more",
-                f"final test accuracy, ghost groups of {GHOSTS[1]} minus {BATCH}",
-                mid_vs_full, +1, seeds, paired=True),
-    ]
     figures = _plots(noise, res, variants, seeds, steps, probe_every, out_dir)
     noise_table = Table(f"Spread (std over mini-batches) of one example's normalised "
                         f"activation, mean over units; mean [95% CI] over {len(examples)} "

@@ -38,7 +38,7 @@ from .common import (
     train_classifier,
 )
 from .parallel import Task, run_all
-from .stats import Verdict, mean_ci, paired_diff
+from .stats import ACCURACY_POINT, Verdict, mean_ci
 
 SIZES = [64, 100, 100, 10]
 UNITS = (0, 1)                  # units of the second batch-norm layer shown in the plot
@@ -190,17 +190,18 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
         col("moved"))
     numbers["after restoring: eval accuracy equals the eval accuracy, every seed"] = bool(
         np.all(col("acc_restored") == col("acc_eval")))
-    drop2 = paired_diff(col("acc_eval"), col("acc_train2"))
-    numbers["test accuracy, eval mode - train mode in batches of 2"] = drop2
-    numbers["seeds (one network each)"] = seeds
     verdicts = [
-        Verdict("Claim 6: at test time, batch statistics of a few examples are a poor "
-                "substitute for the running averages", "test accuracy, eval mode minus train "
-                "mode in batches of 2", drop2, +1, seeds, paired=True),
-        Verdict("Claim 6: in train mode a prediction depends on the other examples in the "
-                "batch", "share of test images whose predicted digit changes with the partner "
-                f"(batches of 2, {partners} partners each)", share, +1, seeds, paired=False),
+        Verdict.compare("Claim 6: at test time, batch statistics of a few examples are a poor "
+                        "substitute for the running averages", "test accuracy, eval mode "
+                        "minus train mode in batches of 2", col("acc_eval"), col("acc_train2"),
+                        +1, seeds, meaningful=ACCURACY_POINT),
+        Verdict.measure("Claim 6: in train mode a prediction depends on the other examples "
+                        "in the batch", "share of test images whose predicted digit changes "
+                        f"with the partner (batches of 2, {partners} partners each)",
+                        col("partner_share"), +1, seeds, meaningful=ACCURACY_POINT),
     ]
+    numbers["test accuracy, eval mode - train mode in batches of 2"] = verdicts[0].estimate
+    numbers["seeds (one network each)"] = seeds
 
     figures = _plots(res, UNITS, small, acc_eval, acc_forgot, seeds, out_dir)
     err_mean = numbers["layer 2: mean |running mean - population mean| / population std"]

@@ -71,9 +71,11 @@ def verdicts_html(s: Section) -> str:
             f'<td class="num">{esc(str(e))}</td>'
             f"<td>{e.n} {pairing} ({esc(e.method)})</td>"
             f'<td class="num">{esc(v.detectable_text())}</td>'
+            f'<td class="num">{esc(v.meaningful_text())}</td>'
             f'<td class="outcome {cls}">{esc(v.outcome)}</td></tr>')
     head = ("<tr><th>claim</th><th>measured</th><th>estimate [95% CI]</th><th>seeds</th>"
-            "<th>smallest detectable effect (80% power)</th><th>verdict</th></tr>")
+            "<th>smallest detectable effect (80% power)</th><th>smallest effect that matters"
+            "</th><th>verdict</th></tr>")
     return ('<h3>Verdicts</h3><table class="verdicts">' + head + "".join(rows) + "</table>")
 
 
@@ -128,6 +130,16 @@ makes it visible with minigrad (an autograd engine written from scratch on numpy
 what came out, including where the measurement does not support the claim. Every number comes
 with the seed and the settings that made it; rerun <code>python -m demos</code> to get the same
 numbers again.</p>
+<p><b>How to read the numbers.</b> Every comparison runs both variants on the same seeds
+(the same initial weights and the same mini-batches; 10 seeds in a full run, 3 with
+<code>--quick</code>) and works on the per-seed differences (or ratios, on a log scale).
+A number written <code>m [lo, hi]</code> is a mean with its 95% confidence interval (Student's
+t over the seeds); curves carry 95% bands. Each claim gets a verdict from its interval:
+<i>supported</i> when the whole interval lies on the side the claim predicts, <i>not
+supported</i> when it lies on the other side or rules out every effect as large as the smallest
+one that matters (one percentage point of accuracy, a factor of 1.1 for a ratio, one probe
+interval for a step count), and <i>this set-up cannot tell</i> otherwise. Each verdict also
+states the smallest effect the set-up could have detected (80% power at the 5% level).</p>
 <p>Papers cited: S. Ioffe and C. Szegedy, <i>Batch Normalization: Accelerating Deep Network
 Training by Reducing Internal Covariate Shift</i>, ICML 2015 (arXiv:1502.03167); S. Santurkar,
 D. Tsipras, A. Ilyas and A. Madry, <i>How Does Batch Normalization Help Optimization?</i>,

@@ -13,8 +13,9 @@ variants share cancels:
 
 A verdict reads the interval against what a claim predicts: "supported" when the whole
 interval lies on the predicted side of "no effect", "not supported" when it lies on the other
-side or rules out every effect as large as the smallest one that matters (by default the
-smallest detectable one), and "this set-up cannot tell" otherwise.
+side or rules out every effect as large as the smallest one that matters (when the claim says
+what that is), and "this set-up cannot tell" otherwise. Every verdict also states the smallest
+effect the set-up could detect, so that "cannot tell" says how blunt the instrument was.
 
 Only numpy and the standard library: the t quantiles come from the regularised incomplete beta
 function, computed here by its continued fraction.
@@ -153,15 +154,19 @@ class Estimate:
                 "method": self.method, "se": self.se, "level": LEVEL}
 
 
-def _num(v: float) -> str:
+def number_text(v: float, digits: int = 3) -> str:
+    """A number in `digits` significant digits; scientific when tiny or huge."""
     v = float(v)
     if not math.isfinite(v):
         return str(v)
     if v == 0:
         return "0"
     if abs(v) >= 1e5 or abs(v) < 1e-3:
-        return f"{v:.2e}"
-    return f"{v:.3g}"
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}g}"
+
+
+_num = number_text
 
 
 def _clean(x: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -256,7 +261,7 @@ class Verdict:
     for a ratio), -1 when below, and 0 when it predicts `estimate` equal to `null` within
     `meaningful` (then required: the tolerance). Otherwise `meaningful` is the smallest effect
     that would matter (in the estimate's units, as a distance from `null`; a factor for
-    ratios); without it the smallest detectable effect takes its place.
+    ratios): an interval around `null` that excludes it means "not supported".
     """
 
     claim: str
@@ -267,8 +272,31 @@ class Verdict:
     paired: bool
     null: float = 0.0
     meaningful: float | None = None
+    samples: dict[str, list[float]] | None = None    # the per-seed numbers behind it
     outcome: str = field(init=False)
     detectable: float = field(init=False)
+
+    @classmethod
+    def compare(cls, claim: str, quantity: str, a: Sequence[float] | np.ndarray,
+                b: Sequence[float] | np.ndarray, predicts: int, seeds: Sequence[int],
+                ratio: bool = False, meaningful: float | None = None) -> Verdict:
+        """Two variants on the same seeds: a_i - b_i (or a_i / b_i with `ratio`), with the
+        per-seed numbers kept beside the interval."""
+        a = [float(v) for v in np.asarray(a, dtype=float).ravel()]
+        b = [float(v) for v in np.asarray(b, dtype=float).ravel()]
+        e = paired_ratio(a, b) if ratio else paired_diff(a, b)
+        return cls(claim, quantity, e, predicts, list(seeds), paired=True,
+                   null=1.0 if ratio else 0.0, meaningful=meaningful,
+                   samples={"a": a, "b": b})
+
+    @classmethod
+    def measure(cls, claim: str, quantity: str, x: Sequence[float] | np.ndarray,
+                predicts: int, seeds: Sequence[int], null: float = 0.0,
+                meaningful: float | None = None) -> Verdict:
+        """One quantity per seed against `null` (its t-interval)."""
+        x = [float(v) for v in np.asarray(x, dtype=float).ravel()]
+        return cls(claim, quantity, mean_ci(x), predicts, list(seeds), paired=False,
+                   null=null, meaningful=meaningful, samples={"x": x})
 
     def __post_init__(self) -> None:
         if self.predicts not in (1, -1, 0):
@@ -293,22 +321,34 @@ class Verdict:
             return f"a factor of {self.detectable:.3g}"
         return f"{_num(self.detectable)}"
 
+    def meaningful_text(self) -> str:
+        """The smallest effect that matters (or the tolerance of a predicted equality)."""
+        if self.meaningful is None:
+            return "not stated"
+        if self.predicts == 0:
+            return f"+- {_num(self.meaningful)}"
+        if self.estimate.log_scale:
+            return f"a factor of {self.meaningful:.3g}"
+        return _num(self.meaningful)
+
     def sentence(self) -> str:
         """One sentence for the report: measured, interval, seeds, verdict, detectable."""
         e = self.estimate
         pairing = "paired seeds" if self.paired else "seeds"
         predicted = (f", predicted {_num(self.null)} +- {_num(self.meaningful or 0.0)}"
                      if self.predicts == 0 else "")
+        matters = ("" if self.meaningful is None or self.predicts == 0
+                   else f", the smallest that matters {self.meaningful_text()}")
         return (f"{self.quantity}: {e} (95% CI, {e.n} {pairing}, {e.method}{predicted}) - "
                 f"{self.outcome}; the smallest effect this set-up detects (80% power) is "
-                f"{self.detectable_text()}.")
+                f"{self.detectable_text()}{matters}.")
 
     def as_dict(self) -> dict[str, Any]:
         return {"claim": self.claim, "quantity": self.quantity,
                 "estimate": self.estimate.as_dict(), "predicts": self.predicts,
                 "null": self.null, "meaningful": self.meaningful, "seeds": list(self.seeds),
                 "paired": self.paired, "outcome": self.outcome,
-                "smallest detectable effect": self.detectable}
+                "smallest detectable effect": self.detectable, "samples": self.samples}
 
 
 def decide(e: Estimate, predicts: int, null: float = 0.0,
@@ -318,7 +358,7 @@ def decide(e: Estimate, predicts: int, null: float = 0.0,
     Distances from `null` are measured on the log scale when `e` is a ratio, and signed so
     that the claim's direction is positive: [lo, hi] above 0 -> supported; below 0 -> not
     supported; around 0 -> not supported if hi is under the smallest effect that matters
-    (`meaningful`, or else the smallest detectable effect), else cannot tell.
+    (`meaningful`), else cannot tell.
     A predicted equality (`predicts` 0, tolerance `meaningful`): [lo, hi] inside
     null +- tolerance -> supported; entirely outside it -> not supported; else cannot tell."""
     if predicts == 0:
@@ -333,19 +373,24 @@ def decide(e: Estimate, predicts: int, null: float = 0.0,
         if e.lo <= 0 or null <= 0:
             raise ValueError("decide: a ratio needs positive bounds")
         lo, hi = math.log(e.lo) - math.log(null), math.log(e.hi) - math.log(null)
-        m = math.log(meaningful) if meaningful is not None else smallest_detectable(e)
+        m = None if meaningful is None else abs(math.log(meaningful))
     else:
         lo, hi = e.lo - null, e.hi - null
-        m = meaningful if meaningful is not None else smallest_detectable(e)
+        m = None if meaningful is None else abs(meaningful)
     if predicts < 0:
         lo, hi = -hi, -lo
     if lo > 0:
         return SUPPORTED
     if hi < 0:
         return NOT_SUPPORTED
-    if math.isfinite(m) and hi < abs(m):
+    if m is not None and hi < m:
         return NOT_SUPPORTED
     return CANNOT_TELL
+
+
+# The smallest effects that matter, used by the demos' verdicts.
+ACCURACY_POINT = 0.01      # one percentage point of accuracy
+RATIO_FACTOR = 1.1         # 10% for a ratio of two variants
 
 
 def band(samples: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray,

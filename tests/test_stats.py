@@ -166,11 +166,11 @@ def test_decide_reads_the_interval_against_the_claim():
     assert decide(_est(0.5, 0.2, 0.8), +1) == SUPPORTED
     assert decide(_est(-0.5, -0.8, -0.2), +1) == NOT_SUPPORTED          # the opposite
     assert decide(_est(-0.5, -0.8, -0.2), -1) == SUPPORTED
-    # around zero: an effect as large as the detectable one (~0.31 here) is ruled out ...
-    assert decide(_est(0.0, -0.2, 0.2), +1) == NOT_SUPPORTED
-    # ... or not
+    # around zero, without a smallest effect that matters: the interval cannot tell
+    assert decide(_est(0.0, -0.2, 0.2), +1) == CANNOT_TELL
     assert decide(_est(0.15, -0.05, 0.35), +1) == CANNOT_TELL
-    # with a stated smallest effect that matters
+    # with one: not supported when the interval rules it out
+    assert decide(_est(0.0, -0.2, 0.2), +1, meaningful=0.3) == NOT_SUPPORTED
     assert decide(_est(0.15, -0.05, 0.35), +1, meaningful=1.0) == NOT_SUPPORTED
     assert decide(_est(0.15, -0.05, 0.35), +1, meaningful=0.1) == CANNOT_TELL
 
