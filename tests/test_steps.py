@@ -303,3 +303,27 @@ def test_step_through_runs_straight_through_without_a_terminal(monkeypatch):
     out = io.StringIO()
     assert len(step_through(y, file=out)) == 6
     assert "[Enter" not in out.getvalue()
+
+
+def test_step_through_in_a_notebook_shows_the_html_stepper(monkeypatch):
+    import minigrad.viz.terminal as terminal
+
+    shown = []
+    monkeypatch.setattr(terminal, "in_notebook", lambda: True)
+    monkeypatch.setattr(terminal, "show_html", shown.append)
+    _, y = neuron()
+    steps = step_through(y)
+    assert len(steps) == 6 and all(isinstance(s, Step) for s in steps)
+    (fragment,) = shown
+    assert fragment.startswith("<iframe srcdoc=") and "steps-data" in fragment
+    assert "&lt;svg" in fragment                  # the whole page, escaped into srcdoc
+    # an explicit file or interactive= keeps the terminal behaviour, even in a notebook
+    out = io.StringIO()
+    assert len(step_through(y, file=out)) == 6 and "step 1/6" in out.getvalue()
+    assert len(shown) == 1
+
+
+def test_in_notebook_is_false_outside_a_kernel():
+    from minigrad.viz.notebook import in_notebook
+
+    assert in_notebook() is False

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..engine import Node
 from .draw import expr_text, node_names, scope_title, summarize, walk
+from .notebook import Shown, iframe, in_notebook, show_html
 from .steps import Step, backprop_steps
 
 
@@ -69,9 +70,16 @@ def step_through(root: Node, file: TextIO | None = None, interactive: bool | Non
     """Print each backprop step of `root` as a small table, in `.backward()`'s order.
 
     Attached to a terminal (stdin is a tty) it waits for Enter between steps (q + Enter
-    stops); otherwise, or with interactive=False, it runs straight through. Nothing on the
-    graph changes. Returns the steps shown.
+    stops); otherwise, or with interactive=False, it runs straight through. In a Jupyter
+    notebook (no `file`, `interactive` not given) it shows the HTML stepper in the cell
+    instead (`save_backprop_html`'s page). Nothing on the graph changes. Returns the steps.
     """
+    if file is None and interactive is None and in_notebook():
+        from .html import backprop_page
+
+        steps = Shown(backprop_steps(root, gradient))
+        show_html(iframe(backprop_page(root, gradient=gradient)))
+        return steps
     out = sys.stdout if file is None else file
     if interactive is None:
         interactive = bool(getattr(sys.stdin, "isatty", lambda: False)())
