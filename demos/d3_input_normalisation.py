@@ -136,8 +136,8 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     n = 256 if quick else 512
-    budget = 2000 if quick else 5000
-    probe = 100 if quick else 300
+    budget = 2000 if quick else 3000
+    probe = 100 if quick else 200
     seeds = seed_list(seed, quick)
     noise_var = SCALED_FEATURES_NOISE ** 2
     target = TARGET_FACTOR * noise_var

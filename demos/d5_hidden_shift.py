@@ -115,12 +115,12 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Plain vs batch-norm sigmoid networks on the digits: speed at each one's best rate and
     at one fixed rate, and the drift of the hidden distributions."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    steps = 300 if quick else 600
+    steps = 300 if quick else 500
     probe_every = 20 if quick else 25
     seeds = seed_list(seed, quick)
     sweep_seeds = seed_list(seed + 500, quick)
     sweep_lrs = [0.1, 1.0, 10.0] if quick else [0.1, 0.3, 1.0, 3.0, 10.0]
-    sweep_steps = 100 if quick else 150
+    sweep_steps = 100
     # scatter at probe steps: the start, early, a little later, the end
     scatter_steps = tuple(sorted({0, probe_every,
                                   max(round(steps / 8 / probe_every), 2) * probe_every,

@@ -145,10 +145,10 @@ def one_seed(seed: int, data_seed: int, steps: int, every: int, partners: int,
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Running statistics vs the population; one example at a time; train mode at test time."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    steps = 300 if quick else 800
+    steps = 300 if quick else 600
     every = 10 if quick else 25
-    partners = 10 if quick else 20
-    examples = 60 if quick else 100
+    partners = 10 if quick else 12
+    examples = 60 if quick else 80
     seeds = seed_list(seed, quick)
     res = run_all([Task(f"seed {s}: {steps} steps, then the test-time checks", one_seed,
                         (s, seed, steps, every, partners, examples)) for s in seeds],
