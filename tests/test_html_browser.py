@@ -75,7 +75,9 @@ def test_one_page_with_one_inline_svg_and_the_steps(tmp_path):
     assert [s["node"] for s in data["steps"]] == [p.value_id(s.node) for s in steps]
     assert data["steps"][1]["expr"] == "n = xw + b"
     assert data["steps"][1]["rule"] == "d(a+b)/da = 1, d(a+b)/db = 1"
-    assert [name for name, _ in data["steps"][2]["sends"]] == ["x", "w"]
+    assert [name for name, *_ in data["steps"][2]["sends"]] == ["x", "w"]
+    # upstream x local = share, with the numbers
+    assert data["steps"][2]["sends"][0][1] == "0.499981 \u00d7 (-3) = -1.49994"
     # the page does not touch the graph: backward still works afterwards
     root.backward()
 
@@ -200,7 +202,9 @@ def test_next_button_and_arrow_keys_step_through(tmp_path, open_page):
     page.locator("#graph").focus()
     page.keyboard.press("ArrowRight")
     text = panel.inner_text()
-    assert "Step 3 of 6" in text and "xw = x * w" in text
+    assert "Step 3 of 6" in text and "xw = x*w" in text
+    assert "\u2192 x" in text and "0.499981 \u00d7 (-3) = -1.49994" in text
+    assert "0.499981 \u00d7 2 = 0.999963" in text
     assert marked(page, "node.current") == sorted([ids["xw"], ids["xw"] + "_op"])
     assert grad_label(page, ids["x"]) == "grad -1.4999"
     assert grad_label(page, ids["w"]) == "grad 1.0000"
@@ -232,7 +236,12 @@ def test_reused_node_shows_each_consumers_share(tmp_path, open_page):
     text = page.locator("#panel").inner_text()
     assert "a (leaf)" in text and "used 3 times" in text
     assert text.count("from sq (mul)") == 2 and text.count("from y (add)") == 1
-    assert "7.0000" in text                                    # 3 + 3 + 1
+    assert "= 1 + 3 + 3 = 7" in text                           # the running sum
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")                          # sq = a*a sends to a twice
+    text = page.locator("#panel").inner_text()
+    assert text.count("1 \u00d7 3 = 3") == 2
+    assert "a so far: 1 + 3 = 4" in text and "a so far: 4 + 3 = 7" in text
     assert problems == []
 
 
@@ -296,5 +305,5 @@ def test_tensor_steps_show_numbers(tmp_path):
     data = page_data(save_backprop_html(y, tmp_path / "t.html").read_text(encoding="utf-8"))
     (sq,) = [s for s in data["steps"] if s["op"] == "mul"]
     assert sq["kind"] == "(2, 2) float64"
-    assert [name for name, _ in sq["sends"]] == ["x", "x"]
+    assert [name for name, *_ in sq["sends"]] == ["x", "x"]
     assert "[[ 1. , -2. ]," in sq["sends"][0][1] or "1." in sq["sends"][0][1]

@@ -277,7 +277,10 @@ def test_step_through_shows_the_sum_for_a_reused_node():
     _, e = reused_scalar()
     out = io.StringIO()
     step_through(e, file=out, interactive=False)
-    assert "+ from #" in out.getvalue()
+    text = out.getvalue()
+    # a = 1.5 is used by a*b and by (a*b)*(a*b) + a: its shares and their running sum
+    assert "+ from a*b (mul)" in text and "= running sum" in text
+    assert "#" not in text                          # nodes are named, never numbered
 
 
 def test_step_through_waits_for_enter_on_a_terminal(monkeypatch):

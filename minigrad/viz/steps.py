@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,8 +86,11 @@ class Step:
     `contributions` lists (consumer, share) that were summed into it, one per use (a reused
     node has several; the root has none: its gradient is the seed); `rule` is the op's local
     derivative; `sends` lists (parent, share) for each input the op sends a gradient to, in
-    operand order, shares already summed back to the parent's shape; `accumulated` maps each
-    node to its gradient summed so far, after this step's shares were added.
+    operand order, shares already summed back to the parent's shape; `local` holds, for each
+    send, the op's local derivative d(node)/d(parent) when both are single numbers (so that
+    upstream x local = share; None for arrays); `totals` holds, for each send, the parent's
+    gradient before and after this share was added (before is None for its first share);
+    `accumulated` maps each node to its gradient summed so far, after this step's shares.
     """
 
     index: int
@@ -99,6 +102,8 @@ class Step:
     sends: list[tuple[Node, Any]]
     contributions: list[tuple[Node, Any]]
     accumulated: Accumulated
+    local: list[Any] = field(default_factory=list)
+    totals: list[tuple[Any, Any]] = field(default_factory=list)
 
     @property
     def reused(self) -> bool:
@@ -152,6 +157,7 @@ def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
         contributions = received.pop(id(node), [])
         op = node._op
         sends: list[tuple[Node, Any]] = []
+        totals: list[tuple[Any, Any]] = []
         if op is not None and g is not None:
             parents = node._parents
             ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
@@ -168,6 +174,35 @@ def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
                 received.setdefault(key, []).append((node, share))
                 history.record(parent, index, _as_grad(parent, arriving[key]))
                 sends.append((parent, share))
+                totals.append((None if before is None else _as_grad(parent, before),
+                               _as_grad(parent, arriving[key])))
         yield Step(index=index, total=total, node=node, op=node.op, upstream=g,
                    rule=op.rule if op is not None else "", sends=sends,
-                   contributions=contributions, accumulated=Accumulated(history, index))
+                   contributions=contributions, accumulated=Accumulated(history, index),
+                   local=_local_derivatives(node, sends), totals=totals)
+
+
+def _single(x: Any) -> bool:
+    return np.size(x) == 1
+
+
+def _local_derivatives(node: Node, sends: list[tuple[Node, Any]]) -> list[Any]:
+    """d(node)/d(parent) for each send, when the node and the parent are single numbers: the
+    op's rule run with an upstream gradient of 1. None for arrays (a Jacobian, not a
+    number)."""
+    if not sends or not _single(node.data):
+        return [None] * len(sends)
+    op = node._op
+    parents = node._parents
+    ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
+    one = np.ones_like(node.data) if isinstance(node, Tensor) else 1.0
+    with no_grad():
+        units = op.backward(one, node.data, ins, node._saved, parents)
+    by_parent: dict[int, list[Any]] = {}
+    for parent, unit in zip(parents, units):
+        by_parent.setdefault(id(parent), []).append(unit)
+    out = []
+    for parent, _ in sends:
+        unit = by_parent[id(parent)].pop(0)
+        out.append(float(np.sum(unit)) if unit is not None and _single(parent.data) else None)
+    return out
