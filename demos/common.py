@@ -414,7 +414,7 @@ def predict(model: Any, X: np.ndarray, batch: int = 512) -> np.ndarray:
 
 
 def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(predict(model, X).argmax(1) == y))
+    return float(np.mean(np.asarray(predict(model, X)).argmax(1) == y))
 
 
 def cross_entropy_np(logits: np.ndarray, y: np.ndarray) -> float:

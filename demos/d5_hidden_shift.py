@@ -78,7 +78,7 @@ def train_run(batchnorm: bool, lr: float, steps: int, seed: int, probe_every: in
         rec["z_mean"].append(last.mean(0))
         rec["z_std"].append(last.std(0))
         if step in scatter_steps:
-            rec["scatter"][step] = zs[1][:, list(PAIR)].copy()
+            rec["scatter"][step] = np.array(zs[1][:, list(PAIR)], copy=True)
 
     hist = train_classifier(model, Xtr, ytr, steps=steps, batch_size=BATCH, lr=lr,
                             seed=seed + 100, label="d5", every=probe_every, callback=probe)

@@ -1,15 +1,24 @@
 """The graph engine shared by both front ends (`Value` and `Tensor`).
 
-A node is the result of one primitive op. It keeps its parents (a tuple, in operand order) and
-the op that made it; the op knows how to send a gradient to each parent (see `ops.py`).
-`backward` walks the graph once in reverse topological order, built with a loop (no recursion,
-so a chain of a million ops is fine), and accumulates gradients with `+=`.
+A node is the result of one primitive op. It keeps its parents (a tuple, in operand order),
+the op that made it, and which parents wanted a gradient when it was made (`_needs`); the op
+knows how to send a gradient to each parent (see `ops/`). `backward` walks the graph once in
+reverse topological order, built with a loop (no recursion, so a chain of a million ops is
+fine), and accumulates gradients with `+=`.
+
+The engine's side of the contract with the front ends is the `Node` class below: every field
+and method the engine touches is declared there. Two more mechanisms live here, once each:
+- versions: every in-place change of a tensor's storage is stamped (`bump`); before a rule
+  reads a saved value, `check_versions` makes sure it did not change since the op ran;
+- rebasing: an in-place op recorded on a tensor moves the tensor's old node into a new object
+  (`evict`), and ops recorded earlier find that object through the stamps (`resolved`).
 
 Nothing here knows about nn, pictures or demos.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import operator
@@ -21,21 +30,27 @@ from .ops import sum_to
 
 
 class _State:
-    """Process-wide switches: grad recording, anomaly detection and the current scope."""
+    """Process-wide switches and counters."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "last_mutation", "evictions", "tracer")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
         self.scope: Scope | None = None
+        self.last_mutation = 0      # stamp of the latest in-place change of any tensor
+        self.evictions = 0          # how many in-place ops were recorded in a graph
+        self.tracer: Any = None     # minigrad.compile's recorder while it traces
 
 
 STATE = _State()
 
+# Stamps: every recorded node and every in-place change takes the next number, so "was this
+# storage changed after that node was made?" is one comparison.
+stamp = itertools.count(1).__next__
+
 # The visit mark a node gets once a backward (without retain_graph) has gone through it:
 # its graph is released, and a second backward through it is an error, as in PyTorch.
-# (The op's parameters stay, so pictures can still show "* 2" or "sum(axis=0)".)
 RELEASED = -1
 
 _RELEASED_MESSAGE = (
@@ -92,7 +107,7 @@ class scope:  # noqa: N801  (used like a function: `with scope("layer1"):`)
 
 class _GradMode(contextlib.ContextDecorator):
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+        self.enabled = bool(enabled)
         self._outer: list[bool] = []
 
     def __enter__(self) -> None:
@@ -116,19 +131,37 @@ def enable_grad(func: Callable | None = None) -> Any:
     return mode if func is None else mode(func)
 
 
+class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name)
+    """`set_grad_enabled(False)` as a context manager or decorator, or as a plain call that
+    switches recording until switched back (as PyTorch)."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        self._before = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled        # a plain call takes effect at once
+
+    def __enter__(self) -> None:
+        self._outer.append(self._before)
+        STATE.grad_enabled = self.enabled
+
+    def __call__(self, func: Callable) -> Callable:     # as a decorator: restore first
+        STATE.grad_enabled = self._before
+        return super().__call__(func)
+
+
+inference_mode = no_grad
+
+
 def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
 @contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Raise at the first op whose forward or backward makes NaN or Inf.
-
-    Inside this block every node remembers where in the user's code it was created, and the
-    error names the op and that place.
-    """
+def detect_anomaly(check_nan: bool = True) -> Iterator[None]:
+    """Raise at the first op whose forward or backward makes NaN or Inf, and say where in the
+    user's code each failing op (also one whose saved input changed in place) was created."""
     outer = STATE.anomaly
-    STATE.anomaly = True
+    STATE.anomaly = bool(check_nan) or True
     try:
         yield
     finally:
@@ -144,22 +177,56 @@ def user_frame() -> str:
     return "<unknown>"
 
 
-class Node:
-    """What both front ends share: op, parents, saved values, scope, and the engine's marks.
+class Version:
+    """The version record of a tensor's storage, shared by the tensor and its views:
+    how many in-place changes it had, and the stamps of the latest ones."""
 
-    `_g` holds the sum of the gradients arriving during one backward pass; `_mark` is the
-    topological sort's visit mark (RELEASED once a backward went through without
-    retain_graph); `_saved` is what the op keeps for backward (its parameters);
-    `_extra` is None or a dict for rarely used things (hooks, retain_grad, creation site).
-    Scalar nodes leave `_g`, `_extra` and `_label` unset until they are needed (it is faster).
+    __slots__ = ("count", "stamps", "views")
+    KEEP = 256                        # stamps kept; older ones only count
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.stamps: list[int] = [0]
+        self.views: Any = None        # a WeakSet of live views whose graph follows the base
+
+    def at(self, when: int) -> int:
+        """The version the storage had at stamp `when` (a lower bound once stamps were
+        dropped)."""
+        return self.count - (len(self.stamps) - bisect.bisect_left(self.stamps, when))
+
+
+def bump(version: Version) -> int:
+    """Record an in-place change of the storage; returns its stamp."""
+    s = stamp()
+    version.count += 1
+    version.stamps.append(s)
+    if len(version.stamps) > Version.KEEP:
+        del version.stamps[: Version.KEEP // 2]
+    STATE.last_mutation = s
+    return s
+
+
+class Node:
+    """What both front ends share, and everything the engine uses of them.
+
+    Fields: `_op` (None for a leaf), `_parents` (tuple, operand order), `_needs` (which
+    parents wanted a gradient when the op ran), `_saved` (the op's parameters), `_g` (the sum
+    of gradients arriving during one backward), `_mark` (the sort's visit mark; RELEASED once
+    a backward went through without retain_graph), `_scope`, `_extra` (None or a dict of rare
+    things: hooks, retain_grad, creation site, earlier versions after in-place ops), `_label`,
+    `_seq` (creation stamp). Scalar nodes leave `_g`, `_extra`, `_label` and `_seq` unset.
     """
 
-    __slots__ = ("_op", "_parents", "_saved", "_g", "_mark", "_scope", "_extra", "_label",
-                 "__weakref__")
+    __slots__ = ("_op", "_parents", "_needs", "_saved", "_g", "_mark", "_scope", "_extra",
+                 "_label", "_seq", "__weakref__")
 
-    # Overridden by the front ends.
     requires_grad: bool
+    _shaped = False     # gradients have shapes: the engine un-broadcasts and casts them
+    _scalar = False     # the engine stores the gradient in `.grad` itself (Value)
+    _raw = operator.attrgetter("data")      # the raw value (float or ndarray) of a node
+    _ver: Version | None = None              # storage version (tensors)
 
+    # ---- the public node API (pictures, the stepper, graph tools read only this) ----------
     @property
     def label(self) -> str:
         """The user's name for this node ("" if none); pictures and the stepper show it."""
@@ -179,27 +246,84 @@ class Node:
 
     @property
     def parents(self) -> tuple:
-        """The input nodes, in operand order (`a*a` has two)."""
-        return self._parents
+        """The input nodes, in operand order (`a*a` has two); after an in-place op, the
+        version of each input this node actually used."""
+        return resolved(self)
 
     @property
     def scope(self) -> Scope | None:
         """The innermost `scope` this node was recorded in, or None."""
         return self._scope
 
-    # Tensor implements this; the engine stores a Value's gradient itself.
+    def describe(self) -> str:
+        """The op's text for pictures: "*", "* 2", "sum(dim=0)"; "" for a leaf."""
+        return "" if self._op is None else self._op.describe(self._saved)
+
+    def rule(self) -> str:
+        """The op's local derivative as text ("d(a*b)/da = b, ..."); "" for a leaf."""
+        return "" if self._op is None else self._op.rule
+
+    def expression(self, args: list[str]) -> str:
+        """How this node is computed from its parents' names: "x*w", "mean(x, dim=0)"."""
+        if self._op is None:
+            return self.label
+        return self._op.expression(list(args), self._saved)
+
+    # ---- what the front ends implement ------------------------------------------------------
     def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
-        """Called once per backward when this node's total gradient `g` is known. With `store`
-        it keeps `g` where the front end shows it (leaf .grad, retained grad, ...). Returns the
-        gradient to propagate (hooks may replace it)."""
+        """Called once per backward when this node's total gradient `g` is known (leaves and
+        nodes with hooks or retain_grad). With `store` it keeps `g` where the front end
+        shows it. Returns the gradient to propagate (hooks may replace it)."""
         raise NotImplementedError
 
-    # True for front ends whose gradients have shapes (the engine then un-broadcasts).
-    _shaped = False
-    # True for scalar nodes, whose gradient the engine stores directly in `.grad`.
-    _scalar = False
-    # Reads the raw value (float or ndarray) off a node of this front end.
-    _raw = operator.attrgetter("data")
+    def _take(self, share: Any, upstream: Any, shares: tuple, borrowed: bool) -> bool:
+        """Add one share of a plain backward to a leaf's gradient (see Tensor._take)."""
+        raise NotImplementedError
+
+    def _own_grad(self) -> None:
+        """Make a borrowed leaf gradient the leaf's own array (see Tensor._take)."""
+
+
+_TRUE = (True, True, True)
+
+
+def resolved(node: Node) -> tuple:
+    """`node`'s parents, each as the version `node` used: an in-place op recorded after
+    `node` was made moved the parent's old node into another object (`evict`)."""
+    parents = node._parents
+    if not STATE.evictions or node._scalar:
+        return parents
+    fixed = None
+    for i, p in enumerate(parents):
+        extra = getattr(p, "_extra", None)
+        if extra is not None and "evicted" in extra:
+            for when, old in extra["evicted"]:
+                if node._seq < when:
+                    fixed = fixed or list(parents)
+                    fixed[i] = old
+                    break
+    if fixed is not None:
+        node._parents = parents = tuple(fixed)      # resolved once for all later walks
+    return parents
+
+
+def evict(node: Node, when: int, fields: tuple[str, ...]) -> Node:
+    """Move `node`'s current graph state (the `fields`) into a new object of its class, and
+    remember that ops made before stamp `when` used that object. The caller then records the
+    in-place op on `node` itself."""
+    old = object.__new__(type(node))
+    for f in fields:
+        setattr(old, f, getattr(node, f))
+    try:
+        old._label = node._label
+    except AttributeError:
+        pass
+    extra = node._extra
+    history = extra.get("evicted", []) if extra else []
+    old._extra = {k: v for k, v in extra.items() if k != "evicted"} or None if extra else None
+    node._extra = {"evicted": [*history, (when, old)]}
+    STATE.evictions += 1
+    return old
 
 
 _generation = itertools.count(1)
@@ -208,15 +332,16 @@ _generation = itertools.count(1)
 def toposort(root: Node, leaves: bool = True) -> list[Node]:
     """Nodes that need a gradient, inputs before outputs (root last), with an explicit stack.
 
-    A node enters the order only after all its parents; a parent that needs no gradient
-    (requires_grad False) is not visited at all. With `leaves=False` the order has only the
-    nodes some op made (the scalar backward sends leaf gradients straight to `.grad`).
+    A node enters the order only after all its parents; a parent that needed no gradient
+    when the op ran is not visited at all. With `leaves=False` the order has only the nodes
+    some op made (the scalar backward sends leaf gradients straight to `.grad`).
     """
     gen = next(_generation)
     seen, done = 2 * gen, 2 * gen + 1      # marks of older passes are always smaller
     order: list[Node] = []
     stack = [root]
     push, pop, append = stack.append, stack.pop, order.append
+    rebased = STATE.evictions and not root._scalar
     while stack:
         node = stack[-1]
         mark = node._mark
@@ -225,8 +350,11 @@ def toposort(root: Node, leaves: bool = True) -> list[Node]:
                 raise RuntimeError(_RELEASED_MESSAGE)
             node._mark = seen
             node._g = None
-            for parent in reversed(node._parents):   # so leaves come out in operand order
-                if parent._mark < seen and parent.requires_grad:
+            parents = resolved(node) if rebased else node._parents
+            needs = node._needs
+            for i in range(len(parents) - 1, -1, -1):   # so leaves come out in operand order
+                parent = parents[i]
+                if needs[i] and parent._mark < seen:
                     if parent._parents:
                         push(parent)
                     elif leaves:           # a leaf: nothing to expand, it is done at once
@@ -244,7 +372,7 @@ def toposort(root: Node, leaves: bool = True) -> list[Node]:
 def _check_finite(node: Node, value: Any, what: str) -> None:
     import numpy as np
 
-    arr = value.data if isinstance(value, Node) else value
+    arr = getattr(value, "_data", value)
     if not np.all(np.isfinite(arr)):
         where = (getattr(node, "_extra", None) or {}).get("created_at", "<unknown>")
         raise RuntimeError(
@@ -253,29 +381,63 @@ def _check_finite(node: Node, value: Any, what: str) -> None:
         )
 
 
+def check_versions(node: Node) -> None:
+    """Raise if a value `node`'s rule reads (its op's `reads`, and its output if the op reads
+    it) was changed in place after `node` was made: computing with it would give a silently
+    wrong gradient (PyTorch raises the same error)."""
+    op = node._op
+    seq = node._seq
+    reads = op.reads(node._needs)
+    own = node._extra is not None and "saved_ins" in node._extra   # in-place: a private copy
+    items = [(p, f"input {i}") for i, (p, r) in enumerate(zip(node._parents, reads))
+             if r and not (own and i == 0)]
+    if op.reads_output:
+        items.append((node, "output 0"))
+    for t, which in items:
+        v = t._ver
+        if v is not None and v.stamps[-1] > seq:
+            shape = list(getattr(t, "shape", ()))
+            dtype = getattr(getattr(t, "_data", None), "dtype", "")
+            where = ""
+            if node._extra and "created_at" in node._extra:
+                where = f" The op was created at {node._extra['created_at']}."
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [{dtype} tensor of shape {shape}], which is {which} "
+                f"of {op.node_name(node._saved)} (op '{op.name}'), is at version {v.count}; "
+                f"expected version {v.at(seq)} instead.{where} Hint: the op saved this "
+                f"tensor for backward; change a copy (.clone()) instead, or run the in-place "
+                f"op after backward (inside detect_anomaly() errors say where each op was "
+                f"created).")
+
+
 def run_backward(
     root: Node,
     seed: Any,
     retain_graph: bool = False,
     create_graph: bool = False,
     inputs: tuple[Node, ...] | None = None,
+    observe: Callable[[Node, Any, list], None] | None = None,
 ) -> dict[int, Any] | None:
     """Send `seed` (d root / d root) back through the graph.
 
     Each node's total gradient is known once every node that uses it has run (reverse
     topological order); then its op's rule sends a share to each parent, added with `+=`.
     With `inputs`, gradients are collected for those nodes and returned (keyed by id) instead
-    of being stored on leaves (this is `minigrad.grad`).
-    With `create_graph`, the rules run on nodes with recording on, so the gradients are
-    themselves differentiable; otherwise they run on raw floats/arrays.
+    of being stored on leaves (this is `minigrad.grad`). With `create_graph`, the rules run on
+    nodes with recording on, so the gradients are themselves differentiable; otherwise they
+    run on raw floats/arrays. With `observe`, nothing is stored or released and
+    `observe(node, g, [(parent, share), ...])` sees every step (the stepper's view).
     """
     order = toposort(root)          # raises if part of the graph was released
-    store = inputs is None
+    store = inputs is None and observe is None
     wanted = None if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
-    plain = not create_graph and not anomaly and wanted is None   # the usual .backward()
+    plain = store and not create_graph and not anomaly       # the usual .backward()
+    last_mutation = STATE.last_mutation
     borrowed: dict[int, Node] = {}      # leaves whose .grad is still someone else's array
+    retain_graph = retain_graph or observe is not None
     root._g = seed
     outer_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
@@ -286,40 +448,53 @@ def run_backward(
                 continue
             node._g = None
             op = node._op
-            if node._scalar:                  # Value: no hooks, no copies
-                if op is None:
-                    node.grad += g            # leaves accumulate across backward calls
-                    continue
-                node.grad = g                 # intermediates show the latest pass
+            if node._scalar:                  # Value: no hooks, no copies, no versions
+                if store:
+                    if op is None:
+                        node.grad += g        # leaves accumulate across backward calls
+                        continue
+                    node.grad = g             # intermediates show the latest pass
             elif op is None or node._extra is not None:
                 g = node._arrive(g, create_graph, store)   # leaves, hooks, retain_grad
             if wanted is not None and id(node) in wanted:
                 collected[id(node)] = g
             if op is None or g is None:
+                if observe is not None:
+                    observe(node, g, [])
                 continue
             parents = node._parents
+            needs = node._needs
+            if not node._scalar and node._seq < last_mutation:
+                check_versions(node)          # something changed in place since: look
+            extra = None if node._scalar else node._extra
             if create_graph:
-                grads = op.backward(g, node, parents, node._saved, parents)
+                ins = extra["saved_ins"] if extra and "saved_ins" in extra else parents
+                grads = op.backward(g, node, ins, node._saved, needs)
             else:
                 raw = node._raw
                 if not op.uses_inputs:
                     ins = ()
+                elif extra is not None and "saved_ins" in extra:
+                    ins = [raw(p) for p in extra["saved_ins"]]
                 elif len(parents) == 2:             # (spelled out: the common case)
                     ins = [raw(parents[0]), raw(parents[1])]
                 else:
                     ins = list(map(raw, parents))
-                grads = op.backward(g, raw(node), ins, node._saved, parents)
+                grads = op.backward(g, raw(node), ins, node._saved, needs)
             if anomaly:
                 for gp in grads:
                     if gp is not None:
                         _check_finite(node, gp, "backward")
-            for parent, gp in zip(parents, grads):
-                if gp is None or not parent.requires_grad:
+            sends = [] if observe is not None else None
+            for parent, need, gp in zip(parents, needs, grads):
+                if gp is None or not need:
                     continue
                 if parent._shaped:
-                    shape = parent._data.shape
-                    if gp.shape != shape:
-                        gp = sum_to(gp, shape)    # undo broadcasting, in one place
+                    data = parent._data
+                    if gp.shape != data.shape:
+                        gp = sum_to(gp, data.shape)    # undo broadcasting, in one place
+                    if gp.dtype != data.dtype:         # keep each gradient in its node's dtype
+                        gp = gp.astype(data.dtype) if not create_graph else gp.to(data.dtype)
                     if plain and parent._op is None and parent._extra is None:
                         key = id(parent)             # a leaf without hooks: stored now
                         if parent._take(gp, g, grads, key in borrowed):
@@ -327,8 +502,12 @@ def run_backward(
                         else:
                             borrowed.pop(key, None)
                         continue
+                if sends is not None:
+                    sends.append((parent, gp))
                 total = parent._g
                 parent._g = gp if total is None else total + gp
+            if observe is not None:
+                observe(node, g, sends)
             if not retain_graph:
                 node._mark = RELEASED
     except BaseException:
@@ -342,15 +521,26 @@ def run_backward(
     return collected
 
 
+def walk_backward(root: Node, seed: Any) -> list[tuple[Node, Any, list[tuple[Node, Any]]]]:
+    """The engine's own backward walk, step by step, without side effects: for each node in
+    the order `.backward()` processes them, (node, its total gradient, [(parent, share), ...])
+    with each share already summed back to the parent's shape. No `.grad` is written and
+    nothing is released (pictures and the stepper use this)."""
+    steps: list[tuple[Node, Any, list]] = []
+    run_backward(root, seed, retain_graph=True,
+                 observe=lambda node, g, sends: steps.append((node, g, sends)))
+    return steps
+
+
 def backward_scalar(root: Node) -> None:
     """`run_backward(root, 1.0)` for a graph of Values, with less fixed cost per call.
 
-    The same order (`toposort`) and the same rules from ops.py, run on floats. A scalar graph
-    needs none of the general loop's work: no hooks, no shapes, no release (a Value graph
-    keeps only its own numbers), no recording mode to switch (rules on floats record nothing).
-    Leaves stay out of the order: each share is added straight to the leaf's `.grad`, in the
-    order the general loop would sum them. A root whose parents are all leaves (one op) needs
-    no sort at all.
+    The same order (`toposort`) and the same rules, run on floats. A scalar graph needs none
+    of the general loop's work: no hooks, no shapes, no versions, no release (a Value graph
+    keeps only its own numbers), no recording mode to switch (rules on floats record
+    nothing). Leaves stay out of the order: each share is added straight to the leaf's
+    `.grad`, in the order the general loop would sum them. A root whose parents are all
+    leaves (one op) needs no sort at all.
     """
     if STATE.anomaly:                      # the general loop checks every gradient
         run_backward(root, 1.0, retain_graph=True)
@@ -373,7 +563,7 @@ def backward_scalar(root: Node) -> None:
             op = node._op
             parents = node._parents
             ins = [parent.data for parent in parents] if op.uses_inputs else ()
-            for parent, gp in zip(parents, op.backward(g, node.data, ins, node._saved, parents)):
+            for parent, gp in zip(parents, op.backward(g, node.data, ins, node._saved, _TRUE)):
                 if gp is None:
                     continue
                 if parent._parents:
@@ -387,17 +577,20 @@ def backward_scalar(root: Node) -> None:
         g = node._g
 
 
-def record(node: Node, op: Any, parents: tuple, saved: Any) -> None:
+def record(node: Node, op: Any, parents: tuple, needs: tuple, saved: Any) -> None:
     """Attach the graph fields to a freshly made node (the front ends call this)."""
     node._op = op
     node._parents = parents
+    if not node._scalar:                # Values take `_needs` from their class: all True
+        node._needs = needs
     node._saved = saved
     node._g = None
     node._mark = 0
     node._scope = STATE.scope
+    node._seq = stamp()
     if STATE.anomaly:
         node._extra = {"created_at": user_frame()}
-        _check_finite(node, node.data, "forward")
+        _check_finite(node, node._raw(node), "forward")
     else:
         node._extra = None
 
@@ -406,9 +599,11 @@ def leaf(node: Node) -> None:
     """Fields of a node that no op made."""
     node._op = None
     node._parents = ()
+    if not node._scalar:
+        node._needs = ()
     node._saved = None
     node._g = None
     node._mark = 0
     node._scope = STATE.scope
     node._extra = None
-
+    node._seq = 0

@@ -10,8 +10,9 @@ refused with a ValueError.
 
 Supported values: dicts (``str`` or ``int`` keys, order kept), lists, tuples, numpy arrays
 (any non-object dtype, any shape including 0-d), numpy scalars, Python ``int``, ``float``,
-``bool``, ``str`` and ``None``. Objects with a ``.numpy()`` method or a ``.data`` ndarray
-attribute (a minigrad ``Tensor``) are saved as plain arrays and load back as arrays.
+``bool``, ``str`` and ``None``, and minigrad Tensors (their data, detached; they load back as
+Tensors, as ``torch.load`` gives tensors back). Other objects with a ``.numpy()`` method are
+saved as plain arrays and load back as arrays.
 
 Round trips are exact: array dtypes, shapes and bytes are preserved, floats are stored
 bit-exactly (as hex), int and str dict keys stay distinct, tuples come back as tuples
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor, _wrap
+
 __all__ = ["save", "load", "MANIFEST_KEY", "FORMAT_NAME", "FORMAT_VERSION"]
 
 MANIFEST_KEY = "__minigrad_manifest__"
@@ -48,7 +51,7 @@ def _key_repr(key: str | int) -> str:
 
 
 def _as_array(value: Any) -> np.ndarray | None:
-    """Return the array behind a tensor-like value, or None if it is not one."""
+    """Return the array behind an array-like value with a .numpy() method, or None."""
     numpy_method = getattr(value, "numpy", None)
     if callable(numpy_method):
         arr = numpy_method()
@@ -80,6 +83,13 @@ def _encode(
         return {"t": "bool", "v": bool(value)}
     if isinstance(value, np.ndarray):
         return {"t": "array", "k": _store_array(value, where, arrays)}
+    if isinstance(value, Tensor):
+        node = {"t": "tensor", "k": _store_array(value._data, where, arrays)}
+        if value.requires_grad and value.is_leaf:
+            node["rg"] = True
+        if type(value).__name__ == "Parameter":
+            node["param"] = True
+        return node
     if isinstance(value, np.generic):
         return {"t": "scalar", "k": _store_array(np.asarray(value), where, arrays)}
     if isinstance(value, int):
@@ -181,7 +191,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
             raise _Corrupt(f"bad float {node['v']!r:.80}") from err
     if t == "str" and isinstance(node.get("v"), str):
         return node["v"]
-    if t in ("array", "scalar"):
+    if t in ("array", "scalar", "tensor"):
         key = node.get("k")
         if not isinstance(key, str) or key not in arrays:
             raise _Corrupt(f"manifest refers to array {key!r:.80}, which is not in the file")
@@ -190,7 +200,15 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
             if arr.ndim != 0:
                 raise _Corrupt(f"scalar {key!r} has shape {arr.shape}")
             return arr[()]
-        return arr
+        if t != "tensor":
+            return arr
+        if node.get("param"):
+            from .nn.modules import Parameter
+            return Parameter(_wrap(arr), requires_grad=bool(node.get("rg")))
+        out = _wrap(arr)
+        if node.get("rg"):
+            out.requires_grad = True
+        return out
     if t in ("list", "tuple") and isinstance(node.get("items"), list):
         items = [_decode(n, arrays) for n in node["items"]]
         return items if t == "list" else tuple(items)

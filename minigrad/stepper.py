@@ -211,7 +211,7 @@ def _leaf(root: Value, name: str) -> Value | None:
     from .viz.names import walk
 
     for node in walk(root):
-        if node.op == "" and node.label == name:
+        if not node.op and node.label == name:
             return node
     return None
 

@@ -32,6 +32,7 @@ class Value(Node):
     __slots__ = ("data", "grad")
     requires_grad = True          # every Value takes part in backward
     _scalar = True
+    _needs = (True, True, True)   # every input of a Value op wants its gradient
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
@@ -211,7 +212,7 @@ def _make(data: float, op: Any, parents: tuple, saved: Any) -> Value:
         v._saved = saved
         v._scope = STATE.scope
     elif STATE.grad_enabled:
-        record(v, op, parents, saved)
+        record(v, op, parents, Value._needs, saved)
     else:
         v._op = None
         v._parents = ()

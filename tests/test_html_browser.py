@@ -50,7 +50,7 @@ def mlp_like(rng):
     for i, w in enumerate((w1, w2, w3, w3b)):
         with scope(str(i), "Block"):
             h = h @ w
-            h = ((h - h.mean(axis=0)) / (h.var(axis=0) + 1e-5).sqrt()).relu()
+            h = ((h - h.mean(dim=0)) / (h.var(dim=0, correction=0) + 1e-5).sqrt()).relu()
     out = h @ w4
     return (out * out).mean()
 
@@ -73,7 +73,7 @@ def test_one_page_with_one_inline_svg_and_the_steps(tmp_path):
     assert len(data["steps"]) == len(steps) == 6
     p = plan(root)
     assert [s["node"] for s in data["steps"]] == [p.value_id(s.node) for s in steps]
-    assert data["steps"][1]["expr"] == "n = xw + b"
+    assert data["steps"][1]["expr"] == "n = xw+b"
     assert data["steps"][1]["rule"] == "d(a+b)/da = 1, d(a+b)/db = 1"
     assert [name for name, *_ in data["steps"][2]["sends"]] == ["x", "w"]
     # upstream x local = share, with the numbers
@@ -191,7 +191,7 @@ def test_next_button_and_arrow_keys_step_through(tmp_path, open_page):
 
     page.click("#next")
     text = panel.inner_text()
-    assert "Step 2 of 6" in text and "n = xw + b" in text
+    assert "Step 2 of 6" in text and "n = xw+b" in text
     assert "d(a+b)/da = 1, d(a+b)/db = 1" in text
     assert "\u2192 xw" in text and "\u2192 b" in text
     assert marked(page, "node.current") == sorted([ids["n"], ids["n"] + "_op"])

@@ -3,12 +3,11 @@ forward values and finite differences; broadcasting, reductions, indexing and pe
 against their closed-form gradients."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import minigrad
-from minigrad import Tensor
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
@@ -17,7 +16,12 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def leaf(data):
-    return Tensor(np.asarray(data, dtype=np.float64), requires_grad=True)
+    return minigrad.tensor(np.asarray(data, dtype=np.float64), requires_grad=True)
+
+
+def arr(t):
+    """A Tensor's values (or gradient) as a numpy array."""
+    return np.asarray(t)
 
 
 def sum_to_shape(g, shape):
@@ -74,14 +78,16 @@ def compositions(draw):
         elif kind == "reduce" and len(cur) >= 1:
             ax = draw(st.integers(-len(cur), len(cur) - 1))
             keep = draw(st.booleans()) or len(cur) == 1
-            op = draw(st.sampled_from(["sum", "mean", "var"]))
+            op = draw(st.sampled_from(["sum", "mean", "var", "var_biased"]))
+            if op == "var" and cur[ax] < 2:
+                op = "var_biased"  # the unbiased estimate needs two elements
             steps.append(("reduce", op, ax, keep))
             cur = tuple(1 if i == ax % len(cur) else n for i, n in enumerate(cur)) if keep \
                 else tuple(n for i, n in enumerate(cur) if i != ax % len(cur))
         elif kind == "shape":
             if len(cur) >= 2 and draw(st.booleans()):
                 steps.append(("transpose",))
-                cur = cur[::-1]
+                cur = (cur[-1], *cur[1:-1], cur[0])
             else:
                 steps.append(("flatten_unsqueeze",))
                 cur = (1, int(np.prod(cur)))
@@ -101,9 +107,16 @@ def run_steps(steps, x, extras, lib):
             x = mg(x, y) if lib == "mg" else ref(x, y)
         elif step[0] == "reduce":
             _, op, ax, keep = step
-            x = getattr(x, op)(axis=ax, keepdims=keep)
-        elif step[0] == "transpose":
-            x = x.transpose()
+            if lib == "np":
+                ddof = {"var": 1, "var_biased": 0}.get(op)
+                f = np.var if ddof is not None else getattr(np, op)
+                x = f(x, axis=ax, keepdims=keep, **({} if ddof is None else {"ddof": ddof}))
+            elif op == "var_biased":
+                x = x.var(dim=ax, keepdim=keep, unbiased=False)
+            else:  # sum, mean, var (the unbiased estimate, as PyTorch's default)
+                x = getattr(x, op)(dim=ax, keepdim=keep)
+        elif step[0] == "transpose":  # swap the first and the last dims
+            x = x.transpose(0, -1) if lib == "mg" else np.swapaxes(x, 0, -1)
         else:  # flatten then add a leading axis
             x = x.flatten().unsqueeze(0) if lib == "mg" else x.reshape(1, -1)
     return x
@@ -111,6 +124,7 @@ def run_steps(steps, x, extras, lib):
 
 @SETTINGS
 @given(comp=compositions())
+@example(comp=((1,), [("binary", 3, ())], 0))   # a 0-d operand used twice (y * y)
 def test_random_composition_matches_numpy_and_finite_differences(comp, numeric_grad):
     shape, steps, seed = comp
     rng = np.random.default_rng(seed)
@@ -121,14 +135,14 @@ def test_random_composition_matches_numpy_and_finite_differences(comp, numeric_g
     out = run_steps(steps, x, extras, "mg")
     expected = np.asarray(run_steps(steps, x0, extra0, "np"))
     assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(arr(out), expected, rtol=1e-10, atol=1e-12)
 
     w = rng.standard_normal(out.shape)
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     fd = numeric_grad(lambda a, *es: np.sum(run_steps(steps, a, es, "np") * w), [x0, *extra0])
     for t, g in zip([x, *extras], fd, strict=True):
         assert t.grad.shape == t.shape
-        np.testing.assert_allclose(t.grad, g, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(arr(t.grad), g, rtol=1e-4, atol=1e-6)
 
 
 @SETTINGS
@@ -143,15 +157,15 @@ def test_broadcast_binary_gradients_sum_back_to_input_shapes(bshapes, op, seed):
     a, b = leaf(a0), leaf(b0)
     out = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b}[op]
     assert out.shape == tuple(out_shape)
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     da, db = {
         "add": (w, w),
         "sub": (w, -w),
         "mul": (w * b0, w * a0),
         "div": (w / b0, -w * a0 / b0**2),
     }[op]
-    np.testing.assert_allclose(a.grad, sum_to_shape(da, sa), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b.grad, sum_to_shape(db, sb), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(arr(a.grad), sum_to_shape(da, sa), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(arr(b.grad), sum_to_shape(db, sb), rtol=1e-12, atol=1e-12)
     assert a.grad.shape == tuple(sa) and b.grad.shape == tuple(sb)
 
 
@@ -165,7 +179,7 @@ def reductions(draw):
 
 
 @SETTINGS
-@given(reductions(), st.sampled_from(["sum", "mean", "var", "var1", "max", "min"]))
+@given(reductions(), st.sampled_from(["sum", "mean", "var", "var0", "max", "min"]))
 def test_reduction_gradients_closed_form(red, op):
     shape, axis, keep, seed = red
     rng = np.random.default_rng(seed)
@@ -174,30 +188,39 @@ def test_reduction_gradients_closed_form(red, op):
     ax_tuple = tuple(range(len(shape))) if axis is None else (
         axis if isinstance(axis, tuple) else (axis,))
     n = int(np.prod([shape[a] for a in ax_tuple]))
-    if op == "var1" and n < 2:
-        op = "var"  # ddof=1 needs two elements
+    if op == "var" and n < 2:
+        op = "var0"  # the unbiased estimate (PyTorch's default) needs two elements
     x = leaf(x0)
-    if op == "var1":
-        out = x.var(axis=axis, keepdims=keep, ddof=1)
+    if op == "var":
+        out = x.var(dim=axis, keepdim=keep)
         ref = np.var(x0, axis=axis, keepdims=keep, ddof=1)
-    else:
-        out = getattr(x, op)(axis=axis, keepdims=keep)
+    elif op == "var0":
+        out = x.var(dim=axis, keepdim=keep, correction=0)
+        ref = np.var(x0, axis=axis, keepdims=keep)
+    elif op in ("max", "min") and isinstance(axis, int):
+        out = getattr(x, op)(dim=axis, keepdim=keep).values  # max(dim): (values, indices)
         ref = getattr(np, op)(x0, axis=axis, keepdims=keep)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    elif op in ("max", "min"):
+        out = getattr(x, "a" + op)(dim=axis, keepdim=keep)   # amax/amin: several dims
+        ref = getattr(np, op)(x0, axis=axis, keepdims=keep)
+    else:
+        out = getattr(x, op)(dim=axis, keepdim=keep)
+        ref = getattr(np, op)(x0, axis=axis, keepdims=keep)
+    np.testing.assert_allclose(arr(out), ref, rtol=1e-12, atol=1e-12)
     w = rng.standard_normal(np.shape(ref))
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     wk = np.broadcast_to(np.reshape(w, np.shape(np.sum(x0, axis=axis, keepdims=True))), shape)
     mean_k = x0.mean(axis=axis, keepdims=True)
     if op == "sum":
         expected = wk
     elif op == "mean":
         expected = wk / n
-    elif op in ("var", "var1"):
-        expected = wk * 2 * (x0 - mean_k) / (n - (op == "var1"))
+    elif op in ("var", "var0"):
+        expected = wk * 2 * (x0 - mean_k) / (n - (op == "var"))
     else:
         extreme = getattr(np, op)(x0, axis=axis, keepdims=True)
         expected = wk * (x0 == extreme)
-    np.testing.assert_allclose(x.grad, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(arr(x.grad), expected, rtol=1e-10, atol=1e-12)
 
 
 @SETTINGS
@@ -208,13 +231,15 @@ def test_integer_index_gradient_is_scatter_add(n, m, data):
     rng = np.random.default_rng(seed)
     x0 = rng.standard_normal((n, m))
     x = leaf(x0)
-    out = x[idx]
-    np.testing.assert_array_equal(out.data, x0[idx])
+    index = minigrad.tensor(idx)
+    assert index.dtype == minigrad.int64
+    out = x[index]
+    np.testing.assert_array_equal(arr(out), x0[idx])
     w = rng.standard_normal(out.shape)
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     expected = np.zeros((n, m))
     np.add.at(expected, idx, w)
-    np.testing.assert_allclose(x.grad, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(arr(x.grad), expected, rtol=1e-12, atol=1e-12)
 
 
 @SETTINGS
@@ -224,13 +249,13 @@ def test_boolean_mask_gradient(shape, seed):
     x0 = rng.standard_normal(shape)
     mask = rng.random(shape) < 0.5
     x = leaf(x0)
-    out = x[mask]
-    np.testing.assert_array_equal(out.data, x0[mask])
+    out = x[minigrad.tensor(mask)]          # a bool tensor is a mask
+    np.testing.assert_array_equal(arr(out), x0[mask])
     w = rng.standard_normal(out.shape)
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     expected = np.zeros(shape)
     expected[mask] = w
-    np.testing.assert_array_equal(x.grad, expected)
+    np.testing.assert_array_equal(arr(x.grad), expected)
 
 
 @SETTINGS
@@ -242,8 +267,8 @@ def test_permute_gradient_is_inverse_permutation(shape, seed, data):
     out = x.permute(*perm)
     assert out.shape == tuple(shape[p] for p in perm)
     w = rng.standard_normal(out.shape)
-    out.backward(w)
-    np.testing.assert_array_equal(x.grad, np.transpose(w, np.argsort(perm)))
+    out.backward(minigrad.tensor(w))
+    np.testing.assert_array_equal(arr(x.grad), np.transpose(w, np.argsort(perm)))
 
 
 @SETTINGS
@@ -259,9 +284,9 @@ def test_matmul_gradients_closed_form(sa, sb, seed):
     a0, b0 = rng.standard_normal(sa), rng.standard_normal(b_shape)
     a, b = leaf(a0), leaf(b0)
     out = a @ b
-    np.testing.assert_allclose(out.data, a0 @ b0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(arr(out), a0 @ b0, rtol=1e-12, atol=1e-12)
     w = rng.standard_normal(out_shape)
-    out.backward(w)
+    out.backward(minigrad.tensor(w))
     # promote 1-D operands the way matmul does, then undo
     a2 = a0[None, :] if a0.ndim == 1 else a0
     b2 = b0[:, None] if b0.ndim == 1 else b0
@@ -272,8 +297,8 @@ def test_matmul_gradients_closed_form(sa, sb, seed):
         w2 = np.expand_dims(w2, -2)
     ga = sum_to_shape(w2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a0.shape)
     gb = sum_to_shape(np.swapaxes(a2, -1, -2) @ w2, b2.shape).reshape(b0.shape)
-    np.testing.assert_allclose(a.grad, ga, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(b.grad, gb, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(arr(a.grad), ga, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(arr(b.grad), gb, rtol=1e-10, atol=1e-12)
 
 
 @SETTINGS

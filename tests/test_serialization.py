@@ -133,7 +133,7 @@ def test_ordered_dict_and_numpy_int_keys(tmp_path):
 
 
 class _DataTensor:
-    """Stands in for a minigrad Tensor: exposes the array as ``.data``."""
+    """A tensor-like (not a minigrad Tensor) exposing its array as ``.data``."""
 
     def __init__(self, data):
         self.data = data
@@ -375,11 +375,40 @@ def test_path_like_object(tmp_path):
     assert load(P()) == {"a": 1}
 
 
-def test_real_minigrad_tensor_is_saved_as_array(tmp_path):
-    minigrad = pytest.importorskip("minigrad")
-    if not hasattr(minigrad, "tensor"):
-        pytest.skip("minigrad.tensor is not available in this checkout")
-    t = minigrad.tensor(np.arange(6.0).reshape(2, 3))
-    back = load(save({"weight": t}, tmp_path / "t.npz"))
-    assert isinstance(back["weight"], np.ndarray)
-    np.testing.assert_array_equal(back["weight"], np.arange(6.0).reshape(2, 3))
+def test_real_minigrad_tensors_round_trip_as_tensors(tmp_path):
+    """minigrad.save / minigrad.load give Tensors back as Tensors (as torch.save / torch.load),
+    bit-exact, of the same dtype and shape, independent of the saved ones."""
+    import minigrad
+
+    assert minigrad.save is save and minigrad.load is load
+    tensors = {
+        "weight": minigrad.tensor(np.arange(6.0).reshape(2, 3)),
+        "f32": minigrad.tensor([0.1, -2.5], dtype=minigrad.float32),
+        "idx": minigrad.tensor([3, -1, 7]),
+        "count": minigrad.tensor(5),
+        "mask": minigrad.tensor([True, False]),
+        "special": minigrad.tensor([math.nan, -0.0, math.inf]),
+    }
+    back = load(save({"sd": tensors, "plain": np.ones(2)}, tmp_path / "t.npz"))
+    assert isinstance(back["plain"], np.ndarray)               # arrays stay arrays
+    assert list(back["sd"]) == list(tensors)
+    for key, t in tensors.items():
+        b = back["sd"][key]
+        assert type(b) is minigrad.Tensor, key
+        assert b.dtype == t.dtype and b.shape == t.shape and not b.requires_grad
+        assert_same_array(t.numpy(), b.numpy())
+    back["sd"]["weight"][0, 0] = 99.0
+    assert tensors["weight"][0, 0].item() == 0.0
+
+
+def test_requires_grad_and_parameters_survive_a_round_trip(tmp_path):
+    """As torch.load: a tensor that required grad comes back requiring grad (a leaf), and a
+    Parameter comes back as a Parameter."""
+    import minigrad
+    import minigrad.nn as nn
+
+    t = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    p = nn.Parameter(minigrad.ones(2))
+    back = load(save({"t": t, "p": p}, tmp_path / "g.npz"))
+    assert back["t"].requires_grad and back["t"].is_leaf
+    assert isinstance(back["p"], nn.Parameter) and back["p"].requires_grad

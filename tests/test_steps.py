@@ -31,7 +31,7 @@ def batchnorm_composed(rng, dtype=np.float64):
     beta = Tensor(rng.standard_normal(3), requires_grad=True, dtype=dtype, label="beta")
     r = Tensor(rng.standard_normal((6, 3)), dtype=dtype)
     with scope("bn", "BatchNorm1d"):
-        xhat = (x - x.mean(axis=0)) / (x.var(axis=0) + 1e-5).sqrt()
+        xhat = (x - x.mean(dim=0)) / (x.var(dim=0, correction=0) + 1e-5).sqrt()
         y = xhat * gamma + beta
     loss = (y * r).sum()
     return [x, gamma, beta], loss

@@ -1,5 +1,6 @@
 """Values and gradients against PyTorch (float64), and float32 results that stay float32."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,15 +33,16 @@ def make_data(rng, shape, kind):
     raise ValueError(kind)  # pragma: no cover
 
 
-def all_axes(ax, ndim):
-    return tuple(range(ndim)) if ax is None else ax
-
-
 PAIRS = []
 
 
 def pair(name, mg, th, *inputs):
     PAIRS.append(Pair(name, mg, th, tuple(inputs)))
+
+
+def same(name, fn, *inputs):
+    """One expression, written once in PyTorch's dialect, run on both engines."""
+    pair(name, fn, fn, *inputs)
 
 
 for sa, sb in [((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (2, 3))]:
@@ -70,8 +72,9 @@ pair("tanh", lambda x: x.tanh(), torch.tanh, (S, "any"))
 pair("sigmoid", lambda x: x.sigmoid(), torch.sigmoid, (S, "any"))
 pair("relu", lambda x: x.relu(), torch.relu, (S, "nonzero"))
 pair("abs", lambda x: x.abs(), torch.abs, (S, "nonzero"))
-pair("clip", lambda x: x.clip(-0.7, 0.4), lambda x: x.clamp(-0.7, 0.4), (S, "any"))
-pair("clip_func", lambda x: minigrad.clip(x, -0.3, 0.3), lambda x: torch.clamp(x, -0.3, 0.3),
+same("clamp", lambda x: x.clamp(-0.7, 0.4), (S, "any"))
+same("clip", lambda x: x.clip(-0.7, 0.4), (S, "any"))
+pair("clip_func", lambda x: minigrad.clip(x, -0.3, 0.3), lambda x: torch.clip(x, -0.3, 0.3),
      (S, "any"))
 pair("where", lambda a, b: minigrad.where(a > b, a * 2.0, b.exp()),
      lambda a, b: torch.where(a > b, a * 2.0, b.exp()), (S, "any"), ((4,), "any"))
@@ -80,54 +83,71 @@ R = (2, 3, 4)
 for ax in [None, 0, -1, (0, 2), (1, -1)]:
     for kd in (False, True):
         tag = f"[{ax},{kd}]".replace(" ", "")
-        pair(f"sum{tag}", lambda x, ax=ax, kd=kd: x.sum(axis=ax, keepdims=kd),
-             lambda x, ax=ax, kd=kd: x.sum(dim=all_axes(ax, x.ndim), keepdim=kd), (R, "any"))
-        pair(f"mean{tag}", lambda x, ax=ax, kd=kd: x.mean(axis=ax, keepdims=kd),
-             lambda x, ax=ax, kd=kd: x.mean(dim=all_axes(ax, x.ndim), keepdim=kd), (R, "any"))
-        for ddof in (0, 1):
-            pair(f"var{tag}ddof{ddof}",
-                 lambda x, ax=ax, kd=kd, ddof=ddof: x.var(axis=ax, keepdims=kd, ddof=ddof),
-                 lambda x, ax=ax, kd=kd, ddof=ddof: torch.var(
-                     x, dim=all_axes(ax, x.ndim), correction=ddof, keepdim=kd),
+        same(f"sum{tag}", lambda x, ax=ax, kd=kd: x.sum(dim=ax, keepdim=kd), (R, "any"))
+        same(f"mean{tag}", lambda x, ax=ax, kd=kd: x.mean(dim=ax, keepdim=kd), (R, "any"))
+        # the default is the unbiased estimate; correction= and unbiased= choose
+        same(f"var{tag}", lambda x, ax=ax, kd=kd: x.var(dim=ax, keepdim=kd), (R, "any"))
+        same(f"std{tag}", lambda x, ax=ax, kd=kd: x.std(dim=ax, keepdim=kd), (R, "any"))
+        for c in (0, 1):
+            same(f"var{tag}correction{c}",
+                 lambda x, ax=ax, kd=kd, c=c: x.var(dim=ax, correction=c, keepdim=kd),
                  (R, "any"))
-        # few distinct values: ties everywhere, gradient split evenly like torch.amax/amin
-        pair(f"max_ties{tag}", lambda x, ax=ax, kd=kd: x.max(axis=ax, keepdims=kd),
-             lambda x, ax=ax, kd=kd: torch.amax(x, dim=all_axes(ax, x.ndim), keepdim=kd),
+        same(f"var{tag}unbiased_False",
+             lambda x, ax=ax, kd=kd: x.var(dim=ax, unbiased=False, keepdim=kd), (R, "any"))
+        # few distinct values: ties everywhere, gradient split evenly among them
+        same(f"amax_ties{tag}", lambda x, ax=ax, kd=kd: x.amax(dim=ax, keepdim=kd), (R, "ties"))
+        same(f"amin_ties{tag}", lambda x, ax=ax, kd=kd: x.amin(dim=ax, keepdim=kd), (R, "ties"))
+same("max_ties_all", lambda x: x.max(), (R, "ties"))
+same("min_ties_all", lambda x: x.min(), (R, "ties"))
+for d in (0, 1, -1):
+    for kd in (False, True):
+        # max(dim) / min(dim): the gradient goes to the (first) index they return
+        same(f"max_ties_dim[{d},{kd}]", lambda x, d=d, kd=kd: x.max(d, keepdim=kd).values,
              (R, "ties"))
-        pair(f"min_ties{tag}", lambda x, ax=ax, kd=kd: x.min(axis=ax, keepdims=kd),
-             lambda x, ax=ax, kd=kd: torch.amin(x, dim=all_axes(ax, x.ndim), keepdim=kd),
+        same(f"min_ties_dim[{d},{kd}]", lambda x, d=d, kd=kd: x.min(dim=d, keepdim=kd)[0],
              (R, "ties"))
 
-pair("reshape", lambda x: x.reshape(4, 6), lambda x: x.reshape(4, 6), (R, "any"))
-pair("permute", lambda x: x.permute(2, 0, 1), lambda x: x.permute(2, 0, 1), (R, "any"))
-pair("transpose", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2), (R, "any"))
-pair("swapaxes", lambda x: x.swapaxes(0, 2), lambda x: x.swapaxes(0, 2), (R, "any"))
-pair("T", lambda x: x.T, lambda x: x.T, (S, "any"))
-pair("expand", lambda x: x.expand(2, 3, 4), lambda x: x.expand(2, 3, 4), ((3, 1), "any"))
+same("reshape", lambda x: x.reshape(4, 6), (R, "any"))
+same("view", lambda x: x.view(6, -1), (R, "any"))
+same("permute", lambda x: x.permute(2, 0, 1), (R, "any"))
+same("transpose", lambda x: x.transpose(0, 1), (R, "any"))
+same("transpose_neg", lambda x: x.transpose(-1, 0), (R, "any"))
+same("swapaxes", lambda x: x.swapaxes(0, 2), (R, "any"))
+same("T", lambda x: x.T, (S, "any"))
+same("mT", lambda x: x.mT, (R, "any"))
+same("expand", lambda x: x.expand(2, 3, 4), ((3, 1), "any"))
 pair("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)),
      lambda x: torch.broadcast_to(x, (2, 3, 4)), ((4,), "any"))
-pair("squeeze", lambda x: x.squeeze(), lambda x: x.squeeze(), ((1, 3, 1, 2), "any"))
-pair("squeeze_axis", lambda x: x.squeeze(2), lambda x: x.squeeze(2), ((1, 3, 1, 2), "any"))
-pair("unsqueeze", lambda x: x.unsqueeze(-1), lambda x: x.unsqueeze(-1), (S, "any"))
-pair("flatten", lambda x: x.flatten(1), lambda x: x.flatten(1), (R, "any"))
-pair("flatten_range", lambda x: x.flatten(0, 1), lambda x: x.flatten(0, 1), (R, "any"))
+same("squeeze", lambda x: x.squeeze(), ((1, 3, 1, 2), "any"))
+same("squeeze_dim", lambda x: x.squeeze(2), ((1, 3, 1, 2), "any"))
+same("unsqueeze", lambda x: x.unsqueeze(-1), (S, "any"))
+same("flatten", lambda x: x.flatten(1), (R, "any"))
+same("flatten_range", lambda x: x.flatten(0, 1), (R, "any"))
 
 _REP = np.array([0, 2, 0, 2, 2, 1])
 _MASK = np.array([[True, False, True, False], [False, False, True, True], [True] * 4])
-pair("index_repeats", lambda x: x[_REP], lambda x: x[torch.as_tensor(_REP)], (S, "any"))
-pair("index_pair", lambda x: x[_REP, _REP + 1], lambda x: x[torch.as_tensor(_REP),
-                                                          torch.as_tensor(_REP + 1)], (S, "any"))
-pair("index_mask", lambda x: x[_MASK], lambda x: x[torch.as_tensor(_MASK)], (S, "any"))
-pair("index_slices", lambda x: x[1:, ::2], lambda x: x[1:, ::2], (S, "any"))
-pair("index_none_int", lambda x: x[None, 1, 1:3], lambda x: x[None, 1, 1:3], (S, "any"))
-pair("concatenate", lambda a, b: minigrad.concatenate([a, b, a], axis=1),
+pair("index_repeats", lambda x: x[minigrad.as_tensor(_REP)], lambda x: x[torch.as_tensor(_REP)],
+     (S, "any"))
+pair("index_pair", lambda x: x[minigrad.as_tensor(_REP), minigrad.as_tensor(_REP + 1)],
+     lambda x: x[torch.as_tensor(_REP), torch.as_tensor(_REP + 1)], (S, "any"))
+pair("index_mask", lambda x: x[minigrad.as_tensor(_MASK)], lambda x: x[torch.as_tensor(_MASK)],
+     (S, "any"))
+same("index_numpy_repeats", lambda x: x[_REP], (S, "any"))
+same("index_numpy_mask", lambda x: x[_MASK], (S, "any"))
+same("index_slices", lambda x: x[1:, ::2], (S, "any"))
+same("index_none_int", lambda x: x[None, 1, 1:3], (S, "any"))
+pair("cat", lambda a, b: minigrad.cat([a, b, a], dim=1),
      lambda a, b: torch.cat([a, b, a], dim=1), (S, "any"), ((3, 2), "any"))
-pair("stack", lambda a, b: minigrad.stack([a, b], axis=1), lambda a, b: torch.stack([a, b], 1),
+pair("concatenate", lambda a, b: minigrad.concatenate([a, b, a], axis=1),
+     lambda a, b: torch.concatenate([a, b, a], axis=1), (S, "any"), ((3, 2), "any"))
+pair("stack", lambda a, b: minigrad.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1),
      (S, "any"), (S, "any"))
-pair("split", lambda x: minigrad.split(x, [1, 3], axis=1)[1] * 2.0,
-     lambda x: torch.tensor_split(x, [1, 3], dim=1)[1] * 2.0, (S, "any"))
-pair("split_sections", lambda x: minigrad.split(x, 2, axis=1)[0].exp(),
-     lambda x: torch.tensor_split(x, 2, dim=1)[0].exp(), (S, "any"))
+pair("split_sizes", lambda x: minigrad.split(x, [1, 2, 1], dim=1)[1] * 2.0,
+     lambda x: torch.split(x, [1, 2, 1], dim=1)[1] * 2.0, (S, "any"))
+same("split_size", lambda x: x.split(3, dim=1)[1].exp() + x.split(3, dim=1)[0].sum(),
+     (S, "any"))
+pair("chunk", lambda x: minigrad.chunk(x, 2, dim=1)[0].exp(),
+     lambda x: torch.chunk(x, 2, dim=1)[0].exp(), (S, "any"))
 
 for tag, sa, sb in [("1d@1d", (4,), (4,)), ("1d@2d", (4,), (4, 3)), ("2d@1d", (3, 4), (4,)),
                     ("2d@2d", (3, 4), (4, 2)), ("batched@2d", (2, 3, 4), (4, 5)),
@@ -136,14 +156,16 @@ for tag, sa, sb in [("1d@1d", (4,), (4,)), ("1d@2d", (4,), (4, 3)), ("2d@1d", (3
 
 
 # ------------------------------------------------------------------------ composed expressions
-def mg_softmax(x, axis=-1):
-    e = (x - x.max(axis=axis, keepdims=True)).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+# minigrad's side is composed from primitives, in PyTorch's spelling; torch's side uses its
+# built-in functions where it has them.
+def mg_softmax(x, dim=-1):
+    e = (x - x.amax(dim=dim, keepdim=True)).exp()
+    return e / e.sum(dim=dim, keepdim=True)
 
 
-def mg_logsumexp(x, axis=-1):
-    m = x.max(axis=axis, keepdims=True)
-    return ((x - m).exp().sum(axis=axis, keepdims=True)).log() + m
+def mg_logsumexp(x, dim=-1):
+    m = x.max(dim, keepdim=True).values      # the course spelling: max(dim) -> (values, indices)
+    return ((x - m).exp().sum(dim=dim, keepdim=True)).log() + m
 
 
 _TARGETS = np.array([2, 0, 3, 3, 1])
@@ -151,42 +173,37 @@ _TARGETS = np.array([2, 0, 3, 3, 1])
 
 def mg_cross_entropy(logits):
     logp = logits - mg_logsumexp(logits)
-    return -logp[np.arange(len(_TARGETS)), _TARGETS].mean()
+    return -logp[minigrad.arange(len(_TARGETS)), minigrad.tensor(_TARGETS)].mean()
 
 
 def mg_layer_norm(x, g, b, eps=1e-5):
-    mu = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
+    mu = x.mean(dim=-1, keepdim=True)
+    var = x.var(dim=-1, keepdim=True, unbiased=False)     # layer norm uses the biased one
     return (x - mu) / (var + eps).sqrt() * g + b
 
 
-def mg_mlp_mse(x, w1, b1, w2, b2, y):
+def mlp_mse(x, w1, b1, w2, b2, y):
     pred = (x @ w1 + b1).tanh() @ w2 + b2
     return ((pred - y) ** 2).mean()
 
 
-def th_mlp_mse(x, w1, b1, w2, b2, y):
-    pred = torch.tanh(x @ w1 + b1) @ w2 + b2
-    return ((pred - y) ** 2).mean()
-
-
 def mg_attention(q, k, v):
-    scores = q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.size(-1))
     return mg_softmax(scores) @ v
 
 
 def th_attention(q, k, v):
-    scores = q @ k.transpose(-1, -2) / np.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.size(-1))
     return torch.softmax(scores, dim=-1) @ v
 
 
 def mg_gelu_tanh(x):
-    return 0.5 * x * (1.0 + ((x + 0.044715 * x**3) * np.sqrt(2.0 / np.pi)).tanh())
+    return 0.5 * x * (1.0 + ((x + 0.044715 * x**3) * math.sqrt(2.0 / math.pi)).tanh())
 
 
 def mg_batch_norm(x, g, b, eps=1e-5):
-    mu = x.mean(axis=0)
-    var = x.var(axis=0)
+    mu = x.mean(dim=0)
+    var = x.var(dim=0, unbiased=False)        # batch norm normalises with the biased one
     return (x - mu) / (var + eps).sqrt() * g + b
 
 
@@ -196,7 +213,7 @@ def mg_smooth_l1(x, y):
 
 
 pair("softmax", mg_softmax, lambda x: torch.softmax(x, -1), ((4, 5), "any"))
-pair("softmax_axis0", lambda x: mg_softmax(x, axis=0), lambda x: torch.softmax(x, 0),
+pair("softmax_dim0", lambda x: mg_softmax(x, dim=0), lambda x: torch.softmax(x, 0),
      ((4, 5), "any"))
 pair("logsumexp", lambda x: mg_logsumexp(x).squeeze(-1), lambda x: torch.logsumexp(x, -1),
      ((4, 5), "any"))
@@ -207,7 +224,7 @@ pair("layer_norm", mg_layer_norm, lambda x, g, b: F.layer_norm(x, (6,), g, b, ep
 pair("batch_norm_train", mg_batch_norm,
      lambda x, g, b: F.batch_norm(x, None, None, g, b, training=True, eps=1e-5),
      ((8, 3), "any"), ((3,), "any"), ((3,), "any"))
-pair("mlp_mse", mg_mlp_mse, th_mlp_mse, ((5, 3), "any"), ((3, 4), "any"), ((4,), "any"),
+same("mlp_mse", mlp_mse, ((5, 3), "any"), ((3, 4), "any"), ((4,), "any"),
      ((4, 2), "any"), ((2,), "any"), ((5, 2), "any"))
 pair("attention", mg_attention, th_attention, ((2, 3, 4), "any"), ((2, 5, 4), "any"),
      ((2, 5, 3), "any"))
@@ -218,8 +235,8 @@ pair("sigmoid_bce", lambda z, y: -(y * z.sigmoid().log() + (1 - y) * (1 - z.sigm
      .mean(), lambda z, y: F.binary_cross_entropy_with_logits(z, y), ((6,), "any"),
      ((6,), "pos"))
 pair("cosine_similarity",
-     lambda a, b: (a * b).sum(axis=-1) / ((a * a).sum(axis=-1).sqrt()
-                                          * (b * b).sum(axis=-1).sqrt()),
+     lambda a, b: (a * b).sum(dim=-1) / ((a * a).sum(dim=-1).sqrt()
+                                         * (b * b).sum(dim=-1).sqrt()),
      lambda a, b: F.cosine_similarity(a, b, dim=-1, eps=0.0), ((3, 5), "any"), ((3, 5), "any"))
 
 PAIR_IDS = [p.name for p in PAIRS]
@@ -228,11 +245,11 @@ assert len(set(PAIR_IDS)) == len(PAIR_IDS)
 
 def run_both(p, rng, np_dtype, th_dtype):
     arrays = [make_data(rng, shape, kind).astype(np_dtype) for shape, kind in p.inputs]
-    mg_in = [minigrad.Tensor(a.copy(), requires_grad=True) for a in arrays]
-    th_in = [torch.tensor(a.copy(), dtype=th_dtype, requires_grad=True) for a in arrays]
+    mg_in = [minigrad.tensor(a, requires_grad=True) for a in arrays]
+    th_in = [torch.tensor(a, dtype=th_dtype, requires_grad=True) for a in arrays]
     mg_out, th_out = p.mg(*mg_in), p.th(*th_in)
     upstream = np.asarray(rng.standard_normal(tuple(th_out.shape))).astype(np_dtype)
-    mg_out.backward(upstream)
+    mg_out.backward(minigrad.tensor(upstream))
     th_out.backward(torch.tensor(upstream, dtype=th_dtype))
     return mg_in, th_in, mg_out, th_out
 
@@ -241,33 +258,96 @@ def run_both(p, rng, np_dtype, th_dtype):
 def test_float64_values_and_gradients_match_torch(p, rng):
     mg_in, th_in, mg_out, th_out = run_both(p, rng, np.float64, torch.float64)
     assert mg_out.shape == tuple(th_out.shape)
-    np.testing.assert_allclose(mg_out.data, th_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert mg_out.dtype == minigrad.float64
+    np.testing.assert_allclose(mg_out.detach().numpy(), th_out.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
     for i, (m, t) in enumerate(zip(mg_in, th_in, strict=True)):
-        expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
-        assert m.grad is not None, f"input {i} got no gradient"
-        np.testing.assert_allclose(m.grad, expected, rtol=1e-9, atol=1e-11,
-                                   err_msg=f"gradient of input {i}")
+        assert (m.grad is None) == (t.grad is None), f"input {i}: {m.grad} vs {t.grad}"
+        if t.grad is not None:
+            assert m.grad.shape == tuple(t.grad.shape)
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11,
+                                       err_msg=f"gradient of input {i}")
 
 
 @pytest.mark.parametrize("p", PAIRS, ids=PAIR_IDS)
 def test_float32_matches_torch_and_stays_float32(p, rng):
     mg_in, th_in, mg_out, th_out = run_both(p, rng, np.float32, torch.float32)
-    assert mg_out.dtype == np.float32
-    np.testing.assert_allclose(mg_out.data, th_out.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert mg_out.dtype == minigrad.float32
+    np.testing.assert_allclose(mg_out.detach().numpy(), th_out.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
     for i, (m, t) in enumerate(zip(mg_in, th_in, strict=True)):
-        assert m.grad.dtype == np.float32, f"gradient of input {i} is {m.grad.dtype}"
-        expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape, np.float32)
-        np.testing.assert_allclose(m.grad, expected, rtol=1e-3, atol=1e-4,
-                                   err_msg=f"gradient of input {i}")
+        assert (m.grad is None) == (t.grad is None), f"input {i}: {m.grad} vs {t.grad}"
+        if t.grad is not None:
+            assert m.grad.dtype == minigrad.float32, f"gradient of input {i} is {m.grad.dtype}"
+            np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-3, atol=1e-4,
+                                       err_msg=f"gradient of input {i}")
 
 
 def test_second_order_matches_torch(rng):
     data = rng.standard_normal(5)
-    x = minigrad.Tensor(data, requires_grad=True)
+    x = minigrad.tensor(data, requires_grad=True)
     (g,) = minigrad.grad((x.tanh() * x.exp()).sum(), [x], create_graph=True)
     (h,) = minigrad.grad((g * g).sum(), [x])
     xt = torch.tensor(data, requires_grad=True)
     (gt,) = torch.autograd.grad((xt.tanh() * xt.exp()).sum(), [xt], create_graph=True)
     (ht,) = torch.autograd.grad((gt * gt).sum(), [xt])
-    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-10)
-    np.testing.assert_allclose(h.data, ht.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(g.detach().numpy(), gt.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs", [{"axis": 1}, {"axis": -1, "keepdims": True},
+                                    {"dim": 0, "keepdims": True}])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_with_numpy_keywords_mean_what_they_mean_in_torch(op, kwargs, rng):
+    """torch takes axis=/keepdims= as aliases of dim=/keepdim=, so x.max(axis=1) is the
+    (values, indices) pair there too, and code like `x.max(axis=1)[0]` must pick the values."""
+    data = rng.integers(0, 3, (2, 3, 4)).astype(np.float64)
+    x = minigrad.tensor(data, requires_grad=True)
+    xt = torch.tensor(data, requires_grad=True)
+    got, expected = getattr(x, op)(**kwargs), getattr(xt, op)(**kwargs)
+    assert isinstance(got, tuple) and len(got) == 2, f"{op}(**{kwargs}) gave {got!r}"
+    np.testing.assert_array_equal(got[0].detach().numpy(), expected[0].detach().numpy())
+    np.testing.assert_array_equal(got.indices.numpy(), expected.indices.numpy())
+    got.values.sum().backward()
+    expected.values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+def describe_grad_fn(fn, depth=3):
+    """A backward node as text: its class name and, recursively, its next_functions."""
+    if fn is None:
+        return "None"
+    if depth == 0:
+        return type(fn).__name__
+    inner = ", ".join(f"{describe_grad_fn(f, depth - 1)}:{i}" for f, i in fn.next_functions)
+    return f"{type(fn).__name__}[{inner}]"
+
+
+# composites (var, std, softmax ...) are built from primitives on purpose: their grad_fn is
+# the last primitive's, so they are not compared here
+GRAPHS = {
+    "t*2.0": lambda t, u: t * 2.0, "2.0*t": lambda t, u: 2.0 * t,
+    "t+2": lambda t, u: t + 2, "t-2.0": lambda t, u: t - 2.0, "2.0-t": lambda t, u: 2.0 - t,
+    "t/2.0": lambda t, u: t / 2.0, "2.0/t": lambda t, u: 2.0 / t,
+    "t**0.5": lambda t, u: t**0.5, "2.0**t": lambda t, u: 2.0**t, "t**u": lambda t, u: t**u,
+    "-t": lambda t, u: -t, "t*u": lambda t, u: t * u, "t/u": lambda t, u: t / u,
+    "t-u": lambda t, u: t - u, "t+u": lambda t, u: t + u,
+    "exp": lambda t, u: t.exp(), "log": lambda t, u: t.log(), "tanh": lambda t, u: t.tanh(),
+    "relu": lambda t, u: t.relu(), "sigmoid": lambda t, u: t.sigmoid(),
+    "sum": lambda t, u: t.sum(), "mean": lambda t, u: t.mean(), "max": lambda t, u: t.max(),
+    "t[0]": lambda t, u: t[0], "reshape": lambda t, u: t.reshape(2, 1),
+    "dot": lambda t, u: t @ u, "mm": lambda t, u: t.reshape(2, 1) @ u.reshape(1, 2),
+    "chain": lambda t, u: ((t * u).exp() + u).sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_grad_fn_and_next_functions_are_pytorchs(name):
+    """Graph tools written against PyTorch's autograd graph walk grad_fn.next_functions: the
+    node names and the edges, (None, 0) for a number operand included, are PyTorch's."""
+    fn = GRAPHS[name]
+    mg = fn(minigrad.tensor([1.0, 4.0], requires_grad=True),
+            minigrad.tensor([2.0, 3.0], requires_grad=True))
+    th = fn(torch.tensor([1.0, 4.0], dtype=torch.float64, requires_grad=True),
+            torch.tensor([2.0, 3.0], dtype=torch.float64, requires_grad=True))
+    assert describe_grad_fn(mg.grad_fn) == describe_grad_fn(th.grad_fn)

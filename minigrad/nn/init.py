@@ -1,7 +1,9 @@
 """Weight initialisation, with PyTorch's formulas (torch.nn.init).
 
-Each `*_` function overwrites a Tensor's data in place (keeping its dtype and shape) and
-returns the tensor. `generator` is a numpy Generator or an int seed (None: a fresh one).
+Each `*_` function overwrites a Tensor's data in place under `no_grad` (keeping its dtype and
+shape) with the tensor's own in-place initialisers (`normal_`, `uniform_`, `fill_`), and
+returns the tensor. `generator` is a minigrad Generator, a numpy Generator or an int seed
+(None: the default generator).
 
 For a weight of shape (out, in, *k): fan_in = in * prod(k), fan_out = out * prod(k).
     kaiming_uniform_: U(-b, b), b = gain * sqrt(3 / fan)
@@ -18,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_generator
+from .._tensor import Tensor
+from ..engine import no_grad
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
@@ -69,17 +72,12 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: Any) -> Tensor:
-    data = tensor.data if isinstance(tensor, Tensor) else tensor
-    data[...] = values
-    return tensor
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with samples of U(a, b)."""
     if a > b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
-    return _fill(tensor, as_generator(generator).uniform(a, b, tensor.shape))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
@@ -87,22 +85,24 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
     """Fill with samples of N(mean, std^2)."""
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    return _fill(tensor, as_generator(generator).normal(mean, std, tensor.shape))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float, generator: Any = None) -> Tensor:
     """Fill with `val` (`generator` is accepted for a uniform signature and unused)."""
-    return _fill(tensor, val)
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def zeros_(tensor: Tensor, generator: Any = None) -> Tensor:
     """Fill with 0 (`generator` is accepted for a uniform signature and unused)."""
-    return _fill(tensor, 0)
+    return constant_(tensor, 0)
 
 
 def ones_(tensor: Tensor, generator: Any = None) -> Tensor:
     """Fill with 1 (`generator` is accepted for a uniform signature and unused)."""
-    return _fill(tensor, 1)
+    return constant_(tensor, 1)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
@@ -124,7 +124,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
 
     (Linear's default, a = sqrt(5), gives b = 1 / sqrt(fan_in).) Zero-element: a no-op."""
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     fan = _fan(tensor, mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
@@ -134,7 +134,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator: Any = None) -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     fan = _fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_generator, get_default_dtype
+from .._tensor import Tensor, get_default_dtype
+from ..engine import no_grad
+from ..functions.random import rng_of
 from . import functional as F
 from . import init
 from .modules import Module, Parameter
@@ -48,7 +50,7 @@ class Linear(Module):
         self.in_features = _positive_int(in_features, "Linear: in_features")
         self.out_features = _positive_int(out_features, "Linear: out_features")
         dt = _dtype(dtype)
-        rng = as_generator(generator)
+        rng = rng_of(generator)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=rng)
         if bias:
@@ -104,7 +106,8 @@ class BatchNorm1d(Module):
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dt)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dt)))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64),
+                                                               dtype=np.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -112,9 +115,10 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked[...] = 0
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -125,21 +129,21 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         d = self.__dict__                 # the registries, read directly (a hot path)
+        nd = x._data.ndim if isinstance(x, Tensor) else np.ndim(x)
+        if nd not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {nd}D input)")
         buffers, params = d["_buffers"], d["_parameters"]
         momentum, training = d["momentum"], d["training"]
         factor = 0.0 if momentum is None else momentum
         count = buffers["num_batches_tracked"]
         if training and d["track_running_stats"] and count is not None:
             # checked before counting, so a rejected batch leaves the counter alone
-            shape = x.shape
+            shape = x._data.shape
             n = shape[0] * (shape[2] if len(shape) == 3 else 1)
-            if len(shape) in (2, 3) and n > 1:
-                if type(count) is np.ndarray:
-                    count += 1            # in place: the buffer is a 0-d array
-                else:
-                    count = buffers["num_batches_tracked"] = count + 1
+            if n > 1:
+                count.add_(1)             # in place, as PyTorch's
                 if momentum is None:
-                    factor = 1.0 / int(count)
+                    factor = 1.0 / int(count._data)
         use_batch = training or buffers["running_mean"] is None
         track = not training or d["track_running_stats"]
         return F.batch_norm(x, buffers["running_mean"] if track else None,
@@ -241,10 +245,10 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
-        self.generator = as_generator(generator)
+        self.generator = rng_of(generator) if generator is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.generator)
+        return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

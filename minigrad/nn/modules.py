@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine import STATE, Scope
-from ..tensor import Tensor, zero_grads
+from .. import dtypes
+from .._tensor import Tensor, _wrap, as_array, zero_grads
+from ..engine import STATE, Scope, no_grad
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
 
@@ -49,7 +50,7 @@ _CALLS: list[Module] = []
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+    return tuple(np.shape(x._data if isinstance(x, Tensor) else x))
 
 
 class Module:
@@ -157,10 +158,12 @@ class Module:
 
     @staticmethod
     def _as_buffer(name: str, value: Any) -> Any:
-        if value is None or isinstance(value, Tensor | np.ndarray):
+        if value is None or isinstance(value, Tensor):
             return value
-        raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} (a Tensor, "
-                        f"a numpy array or None is expected)")
+        if isinstance(value, np.ndarray):           # numpy's spelling: kept as a tensor
+            return _wrap(as_array(value))
+        raise TypeError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
+                        f"(torch Tensor or None required)")
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
@@ -207,8 +210,8 @@ class Module:
                         persistent: bool = True) -> None:
         """Add a buffer: state that is not a parameter (e.g. running statistics).
 
-        A buffer is a Tensor, a numpy array (integer counters: a Tensor is always float) or
-        None. Persistent buffers are part of `state_dict()`.
+        A buffer is a Tensor (a numpy array is made one) or None. Persistent buffers are part
+        of `state_dict()`.
         """
         self._check_name(name, "buffer")
         value = self._as_buffer(name, tensor)
@@ -320,26 +323,37 @@ class Module:
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         zero_grads(self.parameters(), set_to_none)
 
-    def to(self, dtype: Any) -> Module:
-        """Convert every parameter, gradient and floating buffer to the float `dtype`, in
-        place on the module (the same Tensor objects); returns self. Integer buffers stay."""
-        if isinstance(dtype, str) and dtype == "cpu":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """to(dtype), to(device), to(tensor): convert every floating parameter, gradient and
+        buffer in place on the module (the same Tensor objects); returns self. Integer
+        buffers stay as they are; the only device is the CPU."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a not in dtypes._BY_NAME or type(a).__name__ == "device":
+                from ..device import check_device
+                check_device(a, "Module.to")
+            else:
+                dtype = a
+        if "device" in kwargs:
+            from ..device import check_device
+            check_device(kwargs["device"], "Module.to")
+        if dtype is None:
             return self
-        dt = np.dtype(dtype)
+        dt = dtypes.to_numpy(dtype)
         if dt.kind != "f":
-            raise TypeError(f"Module.to: dtype must be a floating type, got {dt}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtypes.from_numpy_dtype(dt)}")
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None:
-                    p.data = p.data.astype(dt, copy=False)
-                    if isinstance(p.grad, np.ndarray):
-                        p.grad = p.grad.astype(dt, copy=False)
-            bufs = m._buffers
-            for name, b in bufs.items():
-                if isinstance(b, Tensor):
-                    b.data = b.data.astype(dt, copy=False)
-                elif isinstance(b, np.ndarray) and b.dtype.kind == "f":
-                    bufs[name] = b.astype(dt, copy=False)
+                if p is not None and p._data.dtype.kind == "f":
+                    p._data = p._data.astype(dt, copy=False)
+                    if p._grad is not None:
+                        p._grad._data = p._grad._data.astype(dt, copy=False)
+            for b in m._buffers.values():
+                if isinstance(b, Tensor) and b._data.dtype.kind == "f":
+                    b._data = b._data.astype(dt, copy=False)
         return self
 
     def float(self) -> Module:
@@ -364,17 +378,15 @@ class Module:
             if child is not None:
                 yield from child._state_items(f"{prefix}{name}.")
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
-        """An ordered dict of name -> ndarray COPY for every parameter and persistent buffer
-        ("0.weight", "1.running_mean", "1.num_batches_tracked", ...). With keep_vars the
-        Tensors themselves are returned instead of copies."""
-        out: OrderedDict = OrderedDict()
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict:
+        """An ordered dict of name -> tensor for every parameter and persistent buffer
+        ("0.weight", "1.running_mean", "1.num_batches_tracked", ...), as PyTorch's: detached
+        tensors that SHARE the module's storage (so training changes them; copy with
+        `{k: v.clone() ...}` or `copy.deepcopy`). With keep_vars the parameters themselves."""
+        out: OrderedDict = OrderedDict() if destination is None else destination
         for key, value in self._state_items(prefix):
-            if keep_vars:
-                out[key] = value
-            else:
-                out[key] = np.array(value.data if isinstance(value, Tensor) else value,
-                                    copy=True)
+            out[key] = value if keep_vars else value.detach()
         return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
@@ -396,7 +408,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            arr = np.asarray(value._data if isinstance(value, Tensor) else value)
             if arr.shape != _shape(target):
                 mismatched.append(
                     f"size mismatch for {key}: copying a param with shape {arr.shape} from "
@@ -414,10 +426,9 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        for key, arr in values.items():
-            target = own[key]
-            dest = target.data if isinstance(target, Tensor) else target
-            dest[...] = arr
+        with no_grad():
+            for key, arr in values.items():
+                own[key].copy_(_wrap(np.array(arr, dtype=own[key]._data.dtype)))
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------

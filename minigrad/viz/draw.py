@@ -32,8 +32,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import Node, Scope
-from ..tensor import Tensor
 from .names import (
     describe,
     equation,

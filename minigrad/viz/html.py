@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..engine import Node
-from ..tensor import Tensor
 from .draw import Plan, _too_big, build, pipe, plan, scope_title, step_marks, summarize
 from .explain import product, running_sum, so_far
 from .names import equation, grad_name

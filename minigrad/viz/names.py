@@ -3,8 +3,8 @@
 from its parents' names ("x*w", "mean(x, axis=0)", "tanh(h)").
 
 Everything here reads the public node API (`op`, `parents`, `label`, `data`,
-`requires_grad`) and the op's own description (`node.describe()` and
-`node.expression(args)` where the engine provides them).
+`requires_grad`) and the op's own description (`node.describe()`, `node.expression(args)`):
+adding an op touches only the ops package.
 
 >>> from minigrad import Value
 >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
@@ -12,18 +12,20 @@ Everything here reads the public node API (`op`, `parents`, `label`, `data`,
 >>> names = node_names(walk(y))
 >>> [names[id(n)] for n in walk(y)]
 ['x', 'w', 'x*w', 'tanh(x*w)']
+>>> equation(y.parents[0], names)
+'x*w'
+
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 MAX_NAME = 28          # longer expressions abbreviate their arguments
 
@@ -75,8 +77,7 @@ def describe(node: Any) -> str:
     "sum(axis=0)", "reshape (4, 3)"); "" for a leaf. Folded constants are written in."""
     if is_leaf(node):
         return ""
-    own = getattr(node, "describe", None)
-    text = own() if callable(own) else _describe_from_op(node)
+    text = node.describe()
     parents = node.parents
     consts = [p for p in parents if is_folded_constant(p)]
     if not consts:
@@ -94,91 +95,9 @@ def _arg(node: Any, names: dict[int, str]) -> str:
 
 
 def expression(node: Any, args: Sequence[str]) -> str:
-    """How `node` was computed from arguments named `args` (one per parent, in operand order):
-    "x*w", "x*w + b", "-a", "x**2", "1 - x", "mean(x, axis=0)", "tanh(h)". An argument is put
-    in parentheses where the operator's precedence needs it."""
-    own = getattr(node, "expression", None)
-    if callable(own):
-        return own(list(args))
-    return _expression_from_text(node.op, describe(node), node.parents, list(args))
-
-
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
-_UNARY = 3
-_ATOM = 5
-
-
-def level(text: str) -> int:
-    """The precedence of the loosest top-level operator in `text` (5 for an atom such as
-    "x", "2.5", "mean(x, axis=0)" or "(a + b)")."""
-    depth, lowest, prev = 0, _ATOM, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
-            if text.startswith("**", i):
-                lowest = min(lowest, _PREC["**"])
-                i += 2
-                prev = "*"
-                continue
-            if ch in "+-":
-                binary = prev.strip() not in ("", "(", "*", "/", "+", "-", "@", "e", "E")
-                # a sign after an exponent's "e" (1e-05) or at the start is not an operator
-                if binary:
-                    lowest = min(lowest, _PREC[ch])
-                elif i == 0:
-                    lowest = min(lowest, _UNARY)
-            elif ch in "*/@":
-                lowest = min(lowest, _PREC[ch])
-        if not ch.isspace():
-            prev = ch
-        i += 1
-    return lowest
-
-
-def _wrap(text: str, need: int) -> str:
-    """`text` in parentheses if its loosest operator binds less tightly than `need`."""
-    return f"({text})" if level(text) < need else text
-
-
-def _expression_from_text(op: str, text: str, parents: Sequence[Any],
-                          args: list[str]) -> str:
-    """An expression from the op's text, for ops that do not write their own."""
-    m = re.fullmatch(r"(\*\*|[-+*/@])(?: (.+))?", text)          # "*", "* 2", "** 2"
-    if m and (len(args) == 2 or m.group(2) is not None):
-        sym = m.group(1)
-        a = args[0]
-        b = m.group(2) if m.group(2) is not None else args[1]
-        return _binary(sym, a, b)
-    m = re.fullmatch(r"(.+) (\*\*|[-+*/@])", text)                 # "1 -", "2 /"
-    if m:
-        return _binary(m.group(2), m.group(1), args[-1])
-    if text in ("neg", "-") and len(args) == 1:
-        return "-" + _wrap(args[0], _UNARY + 1)
-    m = re.fullmatch(rf"{re.escape(op)}\((.+)\)", text)            # "sum(axis=0)"
-    if m and op:
-        return f"{op}({', '.join(args)}, {m.group(1)})"
-    m = re.fullmatch(rf"{re.escape(op)} (.+)", text)                # "reshape (4, 3)"
-    if m and op and not text.startswith(op + " ("):
-        return f"{op}({', '.join(args)}, {m.group(1)})"
-    if m and op:
-        return f"{op}({', '.join(args)}, {m.group(1)})"
-    name = op or text
-    return f"{name}({', '.join(args)})"
-
-
-def _binary(sym: str, a: str, b: str) -> str:
-    p = _PREC[sym]
-    if sym == "**":                       # right-associative and tighter than unary minus
-        left, right = _wrap(a, _ATOM), _wrap(b, p)
-    else:                                 # left-associative: a - (b - c), a / (b * c)
-        left, right = _wrap(a, p), _wrap(b, p + 1 if sym in "-/" else p)
-    spaced = sym in "+-"
-    return f"{left} {sym} {right}" if spaced else f"{left}{sym}{right}"
+    """How `node` was computed from arguments named `args` (one per parent, in operand
+    order), as its op writes it: "x*w", "(x*w)+b", "-a", "mean(x, dim=0)", "tanh(h)"."""
+    return node.expression(list(args))
 
 
 # ---- names ------------------------------------------------------------------------------
@@ -240,49 +159,3 @@ def grad_name(root_name: str, name: str) -> str:
     def part(s: str) -> str:
         return s if re.fullmatch(r"[A-Za-z_][\w.']*", s) else f"({s})"
     return f"d{part(root_name)}/d{part(name)}"
-
-
-# ---- until the ops describe themselves ------------------------------------------------------
-# The engine's ops will each say how they are drawn (`node.describe()`); until then the text
-# is read here from the op's name and its parameters.
-
-_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@",
-               "neg": "neg"}
-
-
-def _nice(x: float) -> float | None:
-    """x rounded to 6 significant digits, if that is x (up to float noise)."""
-    r = float(f"{x:.6g}")
-    return r if math.isclose(r, x, rel_tol=1e-12, abs_tol=0.0) else None
-
-
-def _describe_from_op(node: Any) -> str:
-    op = node._op
-    name = op.name
-    sym = _OP_SYMBOLS.get(name, name)
-    saved = node._saved
-    cls = op.__name__
-    if cls in ("AddConst", "MulConst", "PowConst", "RSubConst", "RDivConst"):
-        if not isinstance(saved, int | float):
-            return sym
-        c = float(saved)
-        if cls in ("RSubConst", "RDivConst"):
-            return f"{const_text(c)} {sym}"
-        if cls == "AddConst" and c < 0:
-            return f"- {const_text(-c)}"                  # x - 3 is stored as x + (-3)
-        if cls == "MulConst" and c != 0 and _nice(c) is None and _nice(1.0 / c) is not None:
-            return f"/ {const_text(1.0 / c)}"              # how Value writes x / 7
-        return f"{sym} {const_text(c)}"
-    if cls in ("Sum", "Mean", "Max", "Min"):
-        if not isinstance(saved, tuple):
-            return name
-        axis, keepdims = saved
-        args = [] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]
-        if keepdims:
-            args.append("keepdims")
-        return f"{name}({', '.join(args)})" if args else name
-    if cls in ("Reshape", "Expand"):
-        return f"{name} {node.shape}"          # the new shape is the output's shape
-    if cls == "Transpose" and isinstance(saved, tuple):
-        return f"{name} {saved}"
-    return sym

@@ -1,9 +1,9 @@
 """Backprop one node at a time, in exactly the order `.backward()` uses.
 
-`backprop_steps(root)` replays the engine's loop (`engine.run_backward`) on the side: it asks
-each op's rule for the shares it sends, sums them per node the same way, and records who sent
-what. It writes nothing on the graph: no `.grad` changes, nothing is released, so you can step
-through and still call `.backward()` afterwards.
+`backprop_steps(root)` iterates the engine's own backward walk (`engine.walk_backward`: the
+same loop `.backward()` runs, observed instead of stored) and records, per node, who sent what
+and the running sums. It writes nothing on the graph: no `.grad` changes, nothing is
+released, so you can step through and still call `.backward()` afterwards.
 
 >>> from minigrad import Value
 >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Node, no_grad, toposort
-from ..ops import sum_to
-from ..tensor import Tensor, _seed
+from .._tensor import Tensor, _seed
+from ..engine import Node, walk_backward
 
 
 class _History:
@@ -112,7 +111,7 @@ class Step:
 
     @property
     def is_leaf(self) -> bool:
-        return self.node._op is None
+        return not self.node.op
 
     def __repr__(self) -> str:
         return (f"Step({self.index + 1}/{self.total}, op={self.op or 'leaf'!r}, "
@@ -142,67 +141,56 @@ def backprop_steps(root: Node, gradient: Any = None) -> Iterator[Step]:
         seed: Any = _seed(root, gradient, "backprop_steps")
     else:
         seed = 1.0 if gradient is None else float(gradient)
-    order = toposort(root)          # raises the engine's error if the graph was released
-    return _replay(order, root, seed)
+    return _replay(root, seed)
 
 
-def _replay(order: list[Node], root: Node, seed: Any) -> Iterator[Step]:
+def _replay(root: Node, seed: Any) -> Iterator[Step]:
+    steps = walk_backward(root, seed)    # raises the engine's error if the graph was released
     history = _History()
-    arriving: dict[int, Any] = {id(root): seed}          # the engine's node._g, by id
+    running: dict[int, Any] = {id(root): seed}
     received: dict[int, list[tuple[Node, Any]]] = {}
     history.record(root, 0, _as_grad(root, seed))
-    total = len(order)
-    for index, node in enumerate(reversed(order)):
-        g = arriving.pop(id(node), None)
+    total = len(steps)
+    for index, (node, g, sends) in enumerate(steps):
         contributions = received.pop(id(node), [])
-        op = node._op
-        sends: list[tuple[Node, Any]] = []
         totals: list[tuple[Any, Any]] = []
-        if op is not None and g is not None:
-            parents = node._parents
-            ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
-            with no_grad():
-                shares = op.backward(g, node.data, ins, node._saved, parents)
-            for parent, share in zip(parents, shares):
-                if share is None or not parent.requires_grad:
-                    continue
-                if parent._shaped and share.shape != parent.shape:
-                    share = sum_to(share, parent.shape)       # undo broadcasting, as the engine
-                key = id(parent)
-                before = arriving.get(key)
-                arriving[key] = share if before is None else before + share
-                received.setdefault(key, []).append((node, share))
-                history.record(parent, index, _as_grad(parent, arriving[key]))
-                sends.append((parent, share))
-                totals.append((None if before is None else _as_grad(parent, before),
-                               _as_grad(parent, arriving[key])))
+        for parent, share in sends:
+            key = id(parent)
+            before = running.get(key)
+            running[key] = share if before is None else before + share
+            received.setdefault(key, []).append((node, share))
+            history.record(parent, index, _as_grad(parent, running[key]))
+            totals.append((None if before is None else _as_grad(parent, before),
+                           _as_grad(parent, running[key])))
         yield Step(index=index, total=total, node=node, op=node.op, upstream=g,
-                   rule=op.rule if op is not None else "", sends=sends,
+                   rule=node.rule(), sends=list(sends),
                    contributions=contributions, accumulated=Accumulated(history, index),
-                   local=_local_derivatives(node, sends), totals=totals)
+                   local=local_derivatives(node, g, sends), totals=totals)
 
 
 def _single(x: Any) -> bool:
-    return np.size(x) == 1
+    return x is not None and np.size(np.asarray(x)) == 1
 
 
-def _local_derivatives(node: Node, sends: list[tuple[Node, Any]]) -> list[Any]:
-    """d(node)/d(parent) for each send, when the node and the parent are single numbers: the
-    op's rule run with an upstream gradient of 1. None for arrays (a Jacobian, not a
-    number)."""
-    if not sends or not _single(node.data):
+def _number(x: Any) -> float:
+    return float(np.asarray(x).reshape(()))
+
+
+def local_derivatives(node: Node, upstream: Any, sends: list[tuple[Node, Any]]) -> list[Any]:
+    """d(node)/d(parent) for each send, when the node, the parent and the shares are single
+    numbers (None for arrays: a Jacobian, not a number): share / upstream, or, when the
+    upstream gradient is 0, the shares of the engine's walk from `node` with a seed of 1."""
+    if not sends or not _single(node.data) or not _single(upstream):
         return [None] * len(sends)
-    op = node._op
-    parents = node._parents
-    ins = [p.data for p in parents] if getattr(op, "uses_inputs", True) else ()
-    one = np.ones_like(node.data) if isinstance(node, Tensor) else 1.0
-    with no_grad():
-        units = op.backward(one, node.data, ins, node._saved, parents)
-    by_parent: dict[int, list[Any]] = {}
-    for parent, unit in zip(parents, units):
-        by_parent.setdefault(id(parent), []).append(unit)
+    if all(_single(p.data) and _single(s) for p, s in sends) and _number(upstream) != 0.0:
+        g = _number(upstream)
+        return [_number(s) / g for _, s in sends]
+    seed = _seed(node, None, "local_derivatives") if isinstance(node, Tensor) else 1.0
+    first = walk_backward(node, seed)[0]           # the node's own step comes first
+    units = list(first[2])
     out = []
     for parent, _ in sends:
-        unit = by_parent[id(parent)].pop(0)
-        out.append(float(np.sum(unit)) if unit is not None and _single(parent.data) else None)
+        k = next(i for i, (q, _) in enumerate(units) if q is parent)
+        _, unit = units.pop(k)
+        out.append(_number(unit) if _single(parent.data) and _single(unit) else None)
     return out

@@ -1,0 +1,1144 @@
+"""`Tensor`: the numpy-backed front end of the engine, in PyTorch's dialect.
+
+A Tensor wraps one ndarray (any of minigrad's dtypes: floats, integers, bool). Ops on tensors
+that require grad record a node (see engine.py); the derivatives live in ops/, and the
+functions and methods (`minigrad.sum` and `Tensor.sum`, ...) are declared once in
+`minigrad/functions/` and bound to both names.
+
+What this file holds: the class itself (data, grad, the engine's hooks, operators), `apply`
+(run an op and record it), the in-place machinery (`inplace`: version counters, rebasing the
+graph, writing through views) and views (`link_view`).
+
+dtype rules (PyTorch's): Python floats, and integer or bool input to `Tensor(...)`, give the
+default dtype (float64 here, see `set_default_dtype`); `tensor(...)` infers int64 from Python
+ints and bool from bools; numpy arrays keep their dtype; ops promote as PyTorch does
+(`dtypes.result_type`); a Python number never widens a tensor (float32 * 2.5 is float32).
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops
+from .engine import (
+    STATE,
+    Node,
+    Version,
+    bump,
+    evict,
+    leaf,
+    record,
+    run_backward,
+    stamp,
+    user_frame,
+)
+
+_default_dtype = np.dtype(np.float64)
+
+
+def set_default_dtype(d: Any) -> None:
+    """The dtype Python floats become (float32 or float64; minigrad's default is float64,
+    PyTorch's float32)."""
+    global _default_dtype
+    nd = dtypes.to_numpy(d)
+    if nd.kind != "f" or nd.itemsize < 4:
+        raise TypeError(f"set_default_dtype: only float32 or float64, got {nd}")
+    _default_dtype = nd
+
+
+def get_default_dtype() -> dtypes.dtype:
+    return dtypes.from_numpy_dtype(_default_dtype)
+
+
+def default_float() -> np.dtype:
+    return _default_dtype
+
+
+def as_array(data: Any, dtype: Any = None, infer: bool = True, copy: bool = True,
+             what: str = "tensor") -> np.ndarray:
+    """`data` (nested lists, numbers, arrays, Tensors) as an ndarray owned by the caller.
+
+    With `infer` (`tensor()`), Python ints become int64 and bools bool, as PyTorch infers;
+    without it (the `Tensor(...)` constructor), integer and bool input becomes the default
+    float dtype. Floats from Python become the default dtype; numpy arrays keep theirs.
+    `copy=False` shares memory with an ndarray when no conversion is needed.
+    """
+    if isinstance(data, Tensor):
+        arr, from_numpy = data._data, True
+    elif isinstance(data, np.ndarray):
+        arr, from_numpy = data, True
+    else:
+        from_numpy = isinstance(data, np.generic)
+        if isinstance(data, list | tuple) and any(isinstance(x, Tensor) for x in data):
+            data = [np.asarray(x._data if isinstance(x, Tensor) else x) for x in data]
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as err:
+            raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__}: "
+                            f"{err}") from None
+    kind = arr.dtype.kind
+    if kind in "US" and isinstance(data, list | tuple):
+        raise ValueError(f"{what}: too many dimensions 'str' (strings are not numbers)")
+    if kind == "O" and infer and (data is None or isinstance(data, dict)):
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+    if kind not in "fiub" or arr.dtype == np.uint64 or arr.dtype.itemsize > 8:
+        raise TypeError(f"{what}: can't convert data of dtype {arr.dtype} from "
+                        f"{type(data).__name__} (supported: float, int, bool; minigrad has "
+                        f"no complex dtypes)")
+    if dtype is not None:
+        target = dtypes.to_numpy(dtype)
+    elif kind == "f":
+        target = arr.dtype if from_numpy else _default_dtype
+    elif not infer:
+        target = _default_dtype
+    elif kind == "u" and arr.dtype != np.uint8 or kind == "i" and not from_numpy:
+        target = np.dtype(np.int64)
+    else:
+        target = arr.dtype
+    if not copy and arr.dtype == target:
+        return arr
+    return np.array(arr, dtype=target, copy=True)
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints (`t.shape`, `t.size()`), as torch.Size."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"minigrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class _ViewOf:
+    """What makes a tensor a view: its root base, the ops from the base to it, and whether
+    grad mode was on when it was made (PyTorch forbids recorded in-place ops otherwise)."""
+
+    __slots__ = ("base", "chain", "grad_mode", "multi")
+
+    def __init__(self, base: Tensor, chain: tuple, grad_mode: bool, multi: str = "") -> None:
+        self.base = base
+        self.chain = chain
+        self.grad_mode = grad_mode
+        self.multi = multi
+
+
+class Tensor(Node):
+    """An n-dimensional array that records the ops applied to it.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad            # d(sum x^2)/dx = 2x
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_data", "_grad", "_rg", "_ver", "_view")
+    __hash__ = Node.__hash__      # identity, though == is elementwise
+    _shaped = True
+    _raw = operator.attrgetter("_data")    # the slot itself, not the `.data` property
+    is_cuda = False
+    is_sparse = False
+    is_quantized = False
+
+    def __init__(self, data: Any = (), requires_grad: bool = False, dtype: Any = None,
+                 label: str = "") -> None:
+        if isinstance(data, Tensor) and dtype is None:
+            arr = data._data                  # the legacy constructor aliases a tensor
+        else:
+            arr = as_array(data, dtype, infer=False, what="Tensor")
+        self._data = arr
+        self._grad = None
+        self._rg = False
+        self._ver = None
+        self._view = None
+        leaf(self)
+        if requires_grad:
+            self.requires_grad = True
+        if label:
+            self.label = label
+
+    # ---- requires_grad, leaves, grad_fn -------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if self._op is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(this one is {dtypes.from_numpy_dtype(self._data.dtype)})")
+        self._rg = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The node that made this tensor, PyTorch-style (`name()`, `next_functions`), or
+        None for a leaf."""
+        if self._op is None:
+            return None
+        from .autograd.graph import grad_fn_of
+        return grad_fn_of(self)
+
+    # ---- the engine's hooks -------------------------------------------------------------
+    def _arrive(self, g: Any, create_graph: bool, store: bool) -> Any:
+        extra = self._extra
+        if extra is not None and "hooks" in extra:
+            for hook in list(extra["hooks"].values()):
+                replaced = hook(g if create_graph else _wrap(np.asarray(g)))
+                if replaced is not None:
+                    g = replaced if create_graph else self._check_grad(replaced, "hook")
+        if store and (self._op is None or (extra is not None and extra.get("retain"))):
+            if create_graph:
+                self._grad = g if self._grad is None else self._grad + g
+            elif self._take(g, g, (g,), False):   # g may be held elsewhere: borrowed
+                self._own_grad()
+        return g
+
+    def _take(self, share: Any, upstream: Any, shares: tuple, borrowed: bool) -> bool:
+        """Add one share of a plain backward to the leaf's .grad at once (the engine calls
+        this for leaves without hooks). Returns True while .grad holds a borrowed array.
+
+        The first share is kept as it is. It is the leaf's own when nothing else can hold it
+        (a fresh array, not the node's upstream gradient, not a view, sent once); otherwise
+        it is borrowed: the next share makes a new sum that is ours, and if none comes the
+        engine calls `_own_grad` at the end. So .grad is always the leaf's own array, and a
+        gradient made of two shares costs one new array, not a copy plus an add. The .grad
+        Tensor object stays the same across backwards (as PyTorch's accumulates in place)."""
+        acc = self._grad
+        dtype = self._data.dtype
+        if acc is None:
+            if type(share) is not np.ndarray or share.dtype != dtype:
+                self._grad = _wrap(np.array(share, dtype=dtype))
+                return False
+            self._grad = _wrap(share)
+            return not (share.base is None and share is not upstream
+                        and _sent_once(share, shares))
+        total = acc._data
+        if acc._op is not None or acc._rg:      # a grad with a graph (create_graph): detach
+            self._grad = acc = _wrap(np.array(total, dtype=dtype))
+            total = acc._data
+        if borrowed or total.size <= 4096:
+            # numpy's in-place add costs ~2x a plain add on tiny arrays (measured): a new sum,
+            # kept in the same .grad Tensor
+            total = total + share
+            if type(total) is not np.ndarray:       # 0-d arrays add up to a numpy scalar
+                total = np.asarray(total)
+            acc._data = total if total.dtype == dtype else total.astype(dtype)
+        else:
+            np.add(total, share, out=total, casting="unsafe")   # in place: no new big array
+        return False
+
+    def _own_grad(self) -> None:
+        """Replace a borrowed .grad array by a copy (see `_take`)."""
+        self._grad._data = np.array(self._grad._data, dtype=self._data.dtype)
+
+    def _check_grad(self, g: Any, what: str) -> np.ndarray:
+        g = np.asarray(g._data if isinstance(g, Tensor) else g)
+        if g.shape != self._data.shape:
+            raise ValueError(f"{what}: gradient of shape {g.shape} for a tensor of shape "
+                             f"{self._data.shape}")
+        return g.astype(self._data.dtype, copy=False)
+
+    def _apply(self, op: type[ops.Op], ins: Any, saved: Any) -> Tensor:
+        """`op` on `ins` (Tensors and arrays): the hook rules use on the create_graph path."""
+        return apply(op, tuple(x if isinstance(x, Tensor) else _constant(x, None)
+                               for x in ins), saved)
+
+    def _scatter(self, index: Any, shape: tuple[int, ...]) -> Tensor:
+        return apply(ops.Scatter, (self,), (index, shape))
+
+    # ---- data, grad ---------------------------------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The same storage as a new leaf outside the graph, with a version counter of its
+        own: in-place changes through `.data` are not tracked (as PyTorch)."""
+        t = _wrap(self._data)
+        t._label = self.label
+        return t
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = value._data if isinstance(value, Tensor) else as_array(value, self._data.dtype)
+        self._data = arr
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.
+        Reading it on a non-leaf that does not retain its gradient warns, as PyTorch does."""
+        if self._grad is None and self._op is not None and not (
+                self._extra and self._extra.get("retain")):
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed. Its .grad attribute won't be populated during "
+                          "autograd.backward(). If you indeed want the .grad field to be "
+                          "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+                          "Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        if isinstance(value, Tensor):
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{list(value._data.shape)} for a tensor of size "
+                                   f"{list(self._data.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: "
+                                   f"{value.dtype} for a tensor of {self.dtype}")
+            self._grad = value
+            return
+        self._grad = _wrap(np.array(self._check_grad(value, "Tensor.grad")))
+
+    # ---- shape, dtype, device -----------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape as a `Size`, or the length of dimension `dim`."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> Any:
+        from .device import CPU
+        return CPU
+
+    @property
+    def T(self) -> Tensor:
+        """The dims reversed (PyTorch deprecates it beyond 2-D; here it reverses them all)."""
+        nd = self._data.ndim
+        if nd < 2:
+            return self
+        return apply(ops.Transpose, (self,), tuple(range(nd - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802  (PyTorch's name)
+        """The last two dims swapped (a batch of matrices transposed)."""
+        nd = self._data.ndim
+        if nd < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of "
+                               f"matrices. Got {nd}-D tensor.")
+        return apply(ops.Transpose, (self,), tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+    # ---- gradients ----------------------------------------------------------------------
+    def retain_grad(self) -> None:
+        """Keep (accumulate) this non-leaf tensor's gradient in `.grad` during backward."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._op is not None:
+            self._extras()["retain"] = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self._extra and self._extra.get("retain"))
+
+    def register_hook(self, fn: Callable[[Any], Any]) -> _HookHandle:
+        """Call `fn(grad)` when this tensor's gradient is computed; a non-None return value
+        replaces the gradient (for storing and for sending further back)."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = self._extras().setdefault("hooks", {})
+        handle = _HookHandle(hooks)
+        hooks[handle.id] = fn
+        return handle
+
+    def _extras(self) -> dict:
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) * gradient into the `.grad` of every leaf that requires
+        grad (or only of `inputs`). `gradient` defaults to 1 and is required when self has
+        more than one element."""
+        if not self._rg:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have "
+                               "a grad_fn")
+        seed = _seed(self, gradient, "backward")
+        if create_graph:
+            seed = _wrap(seed)
+        retain = create_graph if retain_graph is None else retain_graph
+        if inputs is None:
+            run_backward(self, seed, retain, create_graph)
+            return
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        got = run_backward(self, seed, retain, create_graph, inputs)
+        for t in inputs:
+            g = got.get(id(t))
+            if g is not None:
+                g = g if isinstance(g, Tensor) else _wrap(np.array(g, dtype=t._data.dtype))
+                t._grad = g if t._grad is None else t._grad + g
+
+    # ---- Python protocols ---------------------------------------------------------------
+    def __repr__(self) -> str:
+        from ._format import tensor_repr
+        return tensor_repr(self)
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self._data.item().__format__(spec)
+        return self.__repr__().__format__(spec)
+
+    def __len__(self) -> int:
+        if not self._data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if not self._data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self._data.shape[0]):
+            yield self[i]
+
+    def __contains__(self, x: Any) -> bool:
+        return bool(np.any(self._data == _raw(x)))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous (shape {tuple(self._data.shape)})")
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(self, "bool()")
+        return bool(self._data)
+
+    def item(self) -> Any:
+        """The one element as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               f"to Scalar")
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(self, ".item()")
+        return self._data.reshape(()).item()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self._data
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError("__array__: a dtype change needs a copy, but copy=False")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy functions on tensors: the ufuncs minigrad has an op for run as that op
+        (`ndarray * t` and `np.exp(t)` give Tensors in the graph, as with PyTorch's tensors);
+        other ufuncs (and `out=`, reductions) run on the data and give plain results."""
+        if method == "__call__" and not kwargs:
+            fn = _UFUNCS.get(ufunc.__name__)
+            if fn is not None:
+                return fn(*inputs)
+        raw = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o._data if isinstance(o, Tensor) else o
+                                  for o in kwargs["out"])
+        result = getattr(ufunc, method)(*raw, **kwargs)
+        if method == "__call__" and isinstance(result, np.ndarray) and "out" not in kwargs:
+            return _wrap(result)
+        return result
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The data as an ndarray sharing this tensor's memory (changes show on both sides
+        and are not tracked by autograd, as PyTorch). `force=True` gives a copy, also for a
+        tensor that requires grad."""
+        if force:
+            return self._data.copy()
+        if self._rg:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("minigrad tensors are not pickled; use minigrad.save (npz)")
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A leaf's copy with its own storage (and a copy of its .grad), as PyTorch's."""
+        if self._op is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = _new(type(self))
+        for f in ("_grad", "_ver", "_view"):
+            setattr(new, f, None)
+        new._data = self._data.copy()
+        new._rg = self._rg
+        leaf(new)
+        if self._grad is not None:
+            new._grad = _wrap(self._grad._data.copy())
+        if self.label:
+            new.label = self.label
+        memo[id(self)] = new
+        return new
+
+    def __copy__(self) -> Tensor:
+        return self.__deepcopy__({})
+
+    # ---- arithmetic ---------------------------------------------------------------------
+    # A Python float or int with a float tensor stays inside the op (`x * 0.5` is one node
+    # that remembers 0.5, as for Values); numpy keeps the tensor's dtype (NEP 50). Anything
+    # else goes through `binary`, which promotes as PyTorch does.
+    def __add__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
+            return apply(ops.Add, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.AddConst, (self,), other)
+        return binary(ops.Add, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.AddConst, (self,), other)
+        return binary(ops.Add, other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
+            return apply(ops.Sub, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.SubConst, (self,), other)
+        return binary(ops.Sub, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.RSubConst, (self,), other)
+        return binary(ops.Sub, other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
+            return apply(ops.Mul, (self, other))
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.MulConst, (self,), other)
+        return binary(ops.Mul, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.MulConst, (self,), other)
+        return binary(ops.Mul, other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype \
+                and self._data.dtype.kind == "f":
+            return apply(ops.Div, (self, other))
+        return binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            # c / x = reciprocal(x) * c, as PyTorch computes it
+            return apply(ops.MulConst, (apply(ops.Reciprocal, (self,)),), other)
+        return binary(ops.Div, other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.PowConst, (self,), other)
+        return binary(ops.Pow, self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+            return apply(ops.RPowConst, (self,), other)
+        return binary(ops.Pow, other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return binary(ops.MatMul, self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return binary(ops.MatMul, other, self)
+
+    def __neg__(self) -> Tensor:
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return apply(ops.Neg, (self,))
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    # ---- in-place operators (PyTorch updates the tensor itself) --------------------------
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace(self, ops.Add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace(self, ops.Sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace(self, ops.Mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace(self, ops.Div, other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return inplace(self, ops.Pow, other)
+
+    # ---- indexing -----------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Tensor:
+        index = to_index(index, self._data.shape)
+        try:
+            self._data[index]
+        except (IndexError, ValueError, TypeError) as err:
+            raise IndexError(f"getitem: bad index for a tensor of shape "
+                             f"{tuple(self._data.shape)}: {err}") from None
+        return apply(ops.GetItem, (self,), index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        index = to_index(index, self._data.shape)
+        value = value if isinstance(value, Tensor) else _constant(value, self._data.dtype)
+        try:
+            target = np.broadcast_shapes(value._data.shape, self._data[index].shape)
+            if target != self._data[index].shape:
+                raise ValueError
+        except (IndexError, TypeError) as err:
+            raise IndexError(f"setitem: bad index for a tensor of shape "
+                             f"{tuple(self._data.shape)}: {err}") from None
+        except ValueError:
+            raise RuntimeError(f"shape mismatch: value tensor of shape "
+                               f"{list(value._data.shape)} cannot be broadcast to indexing "
+                               f"result of shape {list(self._data[index].shape)}") from None
+        inplace(self, ops.SetItem, value, index)
+
+
+def _ufunc_table() -> dict[str, Callable]:
+    """numpy ufunc name -> how minigrad computes it on tensors (operators and functions)."""
+    def t(x: Any) -> Tensor:
+        return x if isinstance(x, Tensor) else _constant(x, None)
+
+    table: dict[str, Callable] = {
+        "add": lambda a, b: t(a) + b, "subtract": lambda a, b: t(a) - b,
+        "multiply": lambda a, b: t(a) * b, "true_divide": lambda a, b: t(a) / b,
+        "divide": lambda a, b: t(a) / b, "power": lambda a, b: t(a) ** b,
+        "matmul": lambda a, b: t(a) @ b, "negative": lambda a: -t(a),
+        "floor_divide": lambda a, b: t(a) // b, "remainder": lambda a, b: t(a) % b,
+        "less": lambda a, b: t(a) < b, "less_equal": lambda a, b: t(a) <= b,
+        "greater": lambda a, b: t(a) > b, "greater_equal": lambda a, b: t(a) >= b,
+        "equal": lambda a, b: t(a) == b, "not_equal": lambda a, b: t(a) != b,
+    }
+    for name, method in (("absolute", "abs"), ("exp", "exp"), ("log", "log"),
+                         ("sqrt", "sqrt"), ("tanh", "tanh"), ("sin", "sin"), ("cos", "cos"),
+                         ("log1p", "log1p"), ("expm1", "expm1"), ("sign", "sign"),
+                         ("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
+                         ("isnan", "isnan"), ("isfinite", "isfinite"), ("isinf", "isinf")):
+        table[name] = (lambda m: lambda a: getattr(t(a), m)())(method)
+    table["maximum"] = lambda a, b: t(a).maximum(t(b))
+    table["minimum"] = lambda a, b: t(a).minimum(t(b))
+    return table
+
+
+def zero_grads(params: Any, set_to_none: bool = True) -> None:
+    """Reset the gradients of `params`: to None (default), or to zeros in place (what
+    `Module.zero_grad` and `Optimizer.zero_grad` do)."""
+    for p in params:
+        g = p._grad
+        if set_to_none or g is None:
+            p._grad = None
+        elif g._op is not None or g._rg:          # a grad with a graph: replace it
+            p._grad = _wrap(np.zeros(p._data.shape, dtype=p._data.dtype))
+        else:
+            g._data[...] = 0
+            if g._ver is not None:
+                bump(g._ver)
+
+
+class _HookHandle:
+    _next = 0
+
+    def __init__(self, hooks: dict) -> None:
+        _HookHandle._next += 1
+        self.id = _HookHandle._next
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+_new = object.__new__
+_UFUNCS = _ufunc_table()
+
+
+def _sent_once(share: Any, shares: tuple) -> bool:
+    """True if `share` is in `shares` once (by identity: a rule may send one array twice)."""
+    seen = 0
+    for other in shares:
+        if other is share:
+            seen += 1
+    return seen == 1
+
+
+def _raw(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _dim(d: Any, ndim: int, what: str) -> int:
+    d = int(d)
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{what}: Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def _wrap(arr: np.ndarray) -> Tensor:
+    """A leaf Tensor around `arr` (no copy, no checks): gradients, constants, `.data`."""
+    t = _new(Tensor)
+    t._data = arr
+    t._grad = None
+    t._rg = False
+    t._ver = None
+    t._view = None
+    t._op = None
+    t._parents = ()
+    t._needs = ()
+    t._saved = None
+    t._g = None
+    t._mark = 0
+    t._scope = STATE.scope
+    t._extra = None
+    t._seq = 0
+    return t
+
+
+def _constant(x: Any, dtype: Any) -> Tensor:
+    """A leaf holding a number or an array (a copy, so a later change of the caller's array
+    cannot change a gradient) as `dtype` (None: PyTorch's inference)."""
+    if isinstance(x, Tensor):
+        return x if dtype is None or x._data.dtype == dtype else _wrap(x._data.astype(dtype))
+    if dtype is None:
+        return _wrap(as_array(x))
+    return _wrap(np.array(x, dtype=dtype, copy=True))
+
+
+def to_index(index: Any, shape: tuple[int, ...]) -> Any:
+    """An index as numpy takes it, with PyTorch's rules for tensors and lists: bool tensors are
+    masks, integer tensors index (copied), float tensors are an error."""
+    if isinstance(index, tuple):
+        return tuple(_index_item(i) for i in index)
+    return _index_item(index)
+
+
+def _index_item(i: Any) -> Any:
+    if type(i) is int or type(i) is slice or i is None or i is Ellipsis:
+        return i
+    if isinstance(i, Tensor):
+        arr = i._data
+    elif isinstance(i, list | np.ndarray):
+        arr = np.asarray(i)
+        if arr.size == 0 and arr.dtype.kind == "f":       # [] indexes nothing
+            arr = arr.astype(np.int64)
+    elif isinstance(i, np.integer | numbers.Integral):
+        return int(i)
+    else:
+        return i
+    kind = arr.dtype.kind
+    if kind == "b":
+        return np.array(arr, copy=True)
+    if kind not in "iu":
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors "
+                         f"(got dtype {arr.dtype})")
+    if arr.ndim == 0 and isinstance(i, Tensor):
+        return int(arr)
+    return np.array(arr, dtype=np.int64, copy=True)
+
+
+def _seed(root: Tensor, gradient: Any, what: str) -> np.ndarray:
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for scalar outputs (the output "
+                f"has shape {tuple(root._data.shape)}); pass gradient=")
+        return np.ones(root._data.shape, dtype=root._data.dtype)
+    g = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
+                   dtype=root._data.dtype)
+    if g.shape != root._data.shape:
+        if g.size == 1 and root._data.size == 1:
+            return g.reshape(root._data.shape)
+        raise RuntimeError(f"{what}: Mismatch in shape: grad_output[0] has a shape of "
+                           f"{list(g.shape)} and output[0] has a shape of "
+                           f"{list(root._data.shape)}.")
+    return g
+
+
+# ---- running ops ------------------------------------------------------------------------------
+
+def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
+    """Run `op` forward on the parents' data and record the result as a node."""
+    try:
+        n = len(parents)                    # (the common arities spelled out: faster)
+        if n == 1:
+            data = op.forward([parents[0]._data], saved)
+        elif n == 2:
+            data = op.forward([parents[0]._data, parents[1]._data], saved)
+        else:
+            data = op.forward([p._data for p in parents], saved)
+    except ValueError as err:
+        shapes = " and ".join(str(tuple(p._data.shape)) for p in parents)
+        raise RuntimeError(f"{op.name}: incompatible shapes {shapes} ({err})") from None
+    out = _new(Tensor)
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
+    out._grad = None
+    out._ver = None
+    out._view = None
+    if op.view and op.makes_view(saved):
+        link_view(out, parents[0], op, saved)
+    if STATE.tracer is not None:
+        STATE.tracer.record(out, op, parents, saved)
+    if STATE.grad_enabled and op.differentiable:
+        if n == 1:
+            needs = _ONE if parents[0]._rg else None
+        elif n == 2:
+            r0, r1 = parents[0]._rg, parents[1]._rg
+            needs = (r0, r1) if r0 or r1 else None
+        else:
+            needs = tuple(p._rg for p in parents)
+            if True not in needs:
+                needs = None
+        if needs is not None:
+            out._rg = True
+            if STATE.anomaly:
+                record(out, op, parents, needs, saved)
+            else:                           # record(), inlined: this is the hot path
+                out._op = op
+                out._parents = parents
+                out._needs = needs
+                out._saved = saved
+                out._g = None
+                out._mark = 0
+                out._scope = STATE.scope
+                out._extra = None
+                out._seq = stamp()
+            return out
+    out._rg = False
+    leaf(out)
+    return out
+
+
+_ONE = (True,)
+
+
+def binary(op: type[ops.Op], a: Any, b: Any) -> Tensor:
+    """`op` on two operands (Tensors, numbers, arrays), promoted as PyTorch promotes them;
+    a float op (`/`, `**` with a negative exponent) on integers gives the default float."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return NotImplemented
+    if not _operand_ok(a) or not _operand_ok(b):
+        return NotImplemented
+    target = dtypes.result_type(a, b, default_float=_default_dtype)
+    if op is ops.Div and target.kind != "f":
+        target = _default_dtype
+    return apply(op, (cast(a, target), cast(b, target)))
+
+
+def _operand_ok(x: Any) -> bool:
+    return isinstance(x, Tensor | np.ndarray | numbers.Number | np.generic)
+
+
+def cast(x: Any, target: np.dtype) -> Tensor:
+    """`x` as a Tensor of dtype `target`: numbers and arrays become constants (a copy); a
+    tensor that requires grad goes through the differentiable `Cast` op."""
+    if isinstance(x, Tensor):
+        if x._data.dtype == target:
+            return x
+        if x._rg and STATE.grad_enabled:
+            return apply(ops.Cast, (x,), (x._data.dtype, target))
+        return _wrap(x._data.astype(target))
+    return _wrap(np.array(x, dtype=target, copy=True))
+
+
+# ---- views --------------------------------------------------------------------------------
+
+def link_view(out: Tensor, base: Tensor, op: type[ops.Op], saved: Any) -> None:
+    """Make `out` a view of `base`'s storage (if numpy made it one): it shares the version
+    counter, and in-place ops on either keep both graphs right."""
+    if not np.may_share_memory(out._data, base._data):
+        return
+    root = base._view.base if base._view is not None else base
+    chain = (base._view.chain if base._view is not None else ()) + ((op, saved),)
+    if root._ver is None:
+        root._ver = Version()
+    out._ver = root._ver
+    out._view = _ViewOf(root, chain, STATE.grad_enabled)
+    if not (root._op is None and root._rg):     # a grad leaf's graph never changes in place
+        views = root._ver.views
+        if views is None:
+            views = root._ver.views = weakref.WeakSet()
+        views.add(out)
+
+
+# The graph fields an in-place op moves out of a tensor into its old version.
+_NODE_FIELDS = ("_op", "_parents", "_needs", "_saved", "_mark", "_scope", "_seq", "_rg",
+                "_data", "_ver", "_view", "_g")
+
+
+def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -> Tensor:
+    """Run `op` with `t` as its first input and write the result into `t`'s storage.
+
+    As PyTorch: the storage's version goes up (saved copies of it become stale, and backward
+    through them raises); if the op is recorded, `t` becomes the op's output node and its
+    old node moves into a new object for the ops that used it before; an in-place op on a
+    view also rewrites its base's graph (CopySlices); a leaf that requires grad may only be
+    changed under `no_grad` (or through `.data`).
+    """
+    if other is None:
+        others: tuple = ()
+    elif type(other) is tuple:
+        others = tuple(o if isinstance(o, Tensor) else _constant(o, _operand_dtype(t, o))
+                       for o in other)
+    elif isinstance(other, Tensor):
+        others = (other,)
+    else:
+        others = (_constant(other, _operand_dtype(t, other)),)
+    dt = t._data.dtype
+    if op is not ops.SetItem:
+        for o in others:
+            if o._data.dtype != dt:           # promotion may not widen t's category
+                _check_castable(t, op, others)
+                break
+    if STATE.grad_enabled:
+        record_it = op.differentiable and (t._rg or any(o._rg for o in others))
+        if t._rg or record_it:
+            _check_inplace_allowed(t, t._view)
+    else:
+        record_it = False
+    private = None
+    if record_it:
+        needs = (t._rg,) + tuple(o._rg for o in others)
+        if op.reads(needs)[0]:
+            private = _wrap(t._data.copy())   # the rule reads t's old value: keep a copy
+    _write(t, op, t._data, others, saved)
+    ver = t._ver
+    when = bump(ver if ver is not None else _new_version(t))
+    if record_it:
+        if t._view is not None:
+            _rebase_view(t, op, others, saved, needs, when, private)
+        else:
+            _rebase(t, op, others, saved, needs, when, private)
+        _regenerate_views(t)
+    if STATE.tracer is not None:
+        STATE.tracer.record_inplace(t, op, others, saved)
+    return t
+
+
+def _check_castable(t: Tensor, op: type[ops.Op], others: tuple) -> None:
+    """PyTorch's rule: an in-place result may not be of a higher category than the tensor
+    (a float result into an integer tensor, an integer into a bool tensor)."""
+    dt = t._data.dtype
+    result = dtypes.result_type(t, *others, default_float=_default_dtype)
+    if op is ops.Div and result.kind != "f":
+        result = _default_dtype
+    if dtypes.category(result) > dtypes.category(dt):
+        raise RuntimeError(f"result type {dtypes.scalar_name(result)} can't be cast to "
+                           f"the desired output type {dtypes.scalar_name(dt)}")
+
+
+def _operand_dtype(t: Tensor, o: Any) -> Any:
+    """The dtype a non-tensor operand of an in-place op becomes: a number joins `t`'s dtype
+    when it fits its category (PyTorch's wrapped numbers); otherwise its own."""
+    kind = t._data.dtype.kind
+    if isinstance(o, bool | np.bool_) or (isinstance(o, numbers.Integral) and kind in "iuf") \
+            or (isinstance(o, numbers.Real) and kind == "f"):
+        return t._data.dtype
+    return None
+
+
+def _new_version(t: Tensor) -> Version:
+    t._ver = Version()
+    return t._ver
+
+
+def _check_inplace_allowed(t: Tensor, view: _ViewOf | None) -> None:
+    if view is None:
+        if t._op is None and t._rg:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        return
+    base = view.base
+    if base._op is None and base._rg:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if view.multi:
+        raise RuntimeError(f"Output 0 of {view.multi} is a view and is being modified "
+                           f"inplace. This view is the output of a function that returns "
+                           f"multiple views. Such functions do not allow the output views to "
+                           f"be modified inplace. You should replace the inplace operation by "
+                           f"an out-of-place one.")
+    if not view.grad_mode:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           "with grad mode enabled. Given that this use case is ambiguous and "
+                           "error-prone, it is forbidden. You can clarify your code by moving "
+                           "both the view and the inplace either both inside the no_grad "
+                           "block (if you don't want the inplace to be tracked) or both "
+                           "outside (if you want the inplace to be tracked).")
+
+
+def _write(t: Tensor, op: type[ops.Op], out: np.ndarray, others: tuple, saved: Any) -> None:
+    """Compute `op` on (t, *others) into `t`'s storage `out` (a ufunc with out=, the op's own
+    `inplace`, else forward and a copy)."""
+    try:
+        if not out.flags.writeable:
+            raise _ReadOnly
+        if op.ufunc is not None and saved is None:
+            if not others:
+                op.ufunc(out, out=out)
+                return
+            if len(others) == 1:
+                b = others[0]._data
+                if b.dtype == out.dtype:
+                    op.ufunc(out, b, out=out)
+                    return
+        ins = [out] + [o._data for o in others]
+        if hasattr(op, "inplace"):
+            op.inplace(out, ins, saved)
+            return
+        result = op.forward(ins, saved)
+        if np.shape(result) != out.shape:
+            raise ValueError(f"output with shape {list(out.shape)} doesn't match the "
+                             f"broadcast shape {list(np.shape(result))}")
+        np.copyto(out, result, casting="unsafe")
+    except _ReadOnly:
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.") from None
+    except ValueError as err:
+        text = str(err)
+        if "non-broadcastable output" in text or "broadcast shape" in text:
+            shapes = [out.shape] + [o._data.shape for o in others]
+            raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the "
+                               f"broadcast shape {list(np.broadcast_shapes(*shapes))}"
+                               ) from None
+        raise RuntimeError(f"{op.name}_: {text}") from None
+
+
+class _ReadOnly(Exception):
+    pass
+
+
+def _graph_of(t: Tensor, op: type[ops.Op], parents: tuple, needs: tuple, saved: Any,
+              private: Tensor | None) -> None:
+    """Make `t` the node of `op` on `parents` (its data is already the result)."""
+    t._op = op
+    t._parents = parents
+    t._needs = needs
+    t._saved = saved
+    t._g = None
+    t._mark = 0
+    t._scope = STATE.scope
+    t._seq = stamp()
+    t._rg = True
+    if private is not None:
+        t._extra["saved_ins"] = (private,) + parents[1:]
+    if STATE.anomaly:
+        t._extra["created_at"] = user_frame()
+
+
+def _rebase(t: Tensor, op, others, saved, needs, when, private) -> None:
+    old = evict(t, when, _NODE_FIELDS)
+    old._grad = None
+    if t._op is None:                   # a constant leaf becomes a node: no .grad of its own
+        t._grad = None
+    _graph_of(t, op, (old,) + others, needs, saved, private)
+
+
+def _rebase_view(t: Tensor, op, others, saved, needs, when, private) -> None:
+    """An in-place op on a view: the view becomes the op's output, and its base becomes
+    CopySlices(old base, view) so that everything computed from the base sees the change."""
+    base = t._view.base
+    chain = t._view.chain
+    old_t = evict(t, when, _NODE_FIELDS)
+    old_t._grad = None
+    _graph_of(t, op, (old_t,) + others, needs, saved, private)
+    old_base = evict(base, when, _NODE_FIELDS)
+    old_base._grad = None
+    _graph_of(base, ops.CopySlices, (old_base, t), (old_base._rg, True), chain, None)
+
+
+def _regenerate_views(t: Tensor) -> None:
+    """After the graph of a storage changed in place, every other live view of it follows
+    the base's new node (PyTorch regenerates a view's grad_fn the same way)."""
+    root = t._view.base if t._view is not None else t
+    views = root._ver.views if root._ver is not None else None
+    if not views:
+        return
+    for v in list(views):
+        if v is t or v._view is None or v._view.base is not root or not v._view.grad_mode:
+            continue
+        x = root
+        for op, saved in v._view.chain:
+            x = apply(op, (x,), saved)
+        if not x._rg:
+            continue
+        if v._op is not None or v._rg:
+            evict(v, root._ver.stamps[-1], _NODE_FIELDS)._grad = None
+        for f in ("_op", "_parents", "_needs", "_saved", "_mark", "_scope", "_seq", "_rg"):
+            setattr(v, f, getattr(x, f))
+        v._g = None

@@ -1,0 +1,148 @@
+"""Layers as functions, composed from primitives (no backward code): batch norm, layer
+norm, dropout. (`linear` is the primitive's front end in minigrad.functions.linalg.)"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..._tensor import Tensor, _wrap
+from ...engine import no_grad
+from ...functions.random import rng_of
+from ._common import as_tensor
+
+
+def _check_channel_vector(v: Any, name: str, c: int) -> None:
+    if v is None:
+        return
+    if not isinstance(v, Tensor):
+        raise TypeError(f"batch_norm(): argument '{name}' must be Tensor, not "
+                        f"{type(v).__name__}")
+    if v._data.size != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {v._data.size}")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of x of shape (N, C, *), statistics per channel C.
+
+    Training (statistics over every dim but C; n values per channel):
+        mu = sum(x) / n,  d = x - mu,  var = sum(d * d) / n          (biased)
+        y  = d * (gamma / sqrt(var + eps)) + beta
+    and, when the buffers are given, in place (unbiased variance, n / (n - 1)):
+        running_mean = (1 - momentum) * running_mean + momentum * mu
+        running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)
+    Eval: y = (x - running_mean) * gamma / sqrt(running_var + eps) + beta.
+    The gradient through mu and var is left to the engine.
+    """
+    x = as_tensor(input, "batch_norm")
+    shape = x._data.shape
+    c = shape[1] if x.ndim > 1 else 0
+    for v, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_channel_vector(v, name, c)
+    if x.ndim < 2:
+        raise RuntimeError(f"batch_norm: expected an input of shape (N, C, *), got shape "
+                           f"{list(shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    spatial = x.ndim > 2
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_channel = (c,) + (1,) * (x.ndim - 2)      # a (C,) vector lined up with dim 1
+    w = b = None
+    if weight is not None:
+        w = weight.reshape(per_channel) if spatial else weight
+    if bias is not None:
+        b = bias.reshape(per_channel) if spatial else bias
+
+    if training:
+        n = x._data.size // c if c else 0
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size minigrad.Size({list(shape)})")
+        if running_mean is not None and type(momentum) is not float and (
+                isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
+            raise ValueError(f"batch_norm: momentum must be a number, got {momentum!r} (for a "
+                             f"cumulative average use BatchNorm1d(momentum=None))")
+        # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through
+        # the add passes g on unchanged instead of making -g of x's size
+        neg_mu = x.mean(axes, keepdim=True) * -1.0
+        d = x + neg_mu
+        var = (d ** 2).mean(axes, keepdim=True)     # one share back to d (d * d sends two)
+        scale = (var + eps) ** -0.5
+        if w is not None:
+            scale = scale * w
+        out = d * scale
+        if b is not None:
+            out = out + b
+        if running_mean is not None:
+            with no_grad():                  # in place, recorded as ops (compile sees them)
+                m = momentum
+                running_mean.mul_(1.0 - m).sub_(neg_mu.reshape(c) * m)
+                running_var.mul_(1.0 - m).add_(var.reshape(c) * (m * n / (n - 1)))
+        return out
+
+    # eval: y = x * s + (beta - mean * s) with s = gamma / sqrt(var + eps)
+    rm = running_mean.to(x.dtype)
+    inv = ((running_var + eps) ** -0.5).to(x.dtype)
+    if spatial:
+        inv, rm = inv.reshape(per_channel), rm.reshape(per_channel)
+    scale = inv if w is None else w * inv
+    shift = -(rm * scale) if b is None else b - rm * scale
+    return x * scale + shift
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last len(normalized_shape) dims (biased variance):
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+    """
+    x = as_tensor(input, "layer_norm")
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral) \
+        else tuple(int(s) for s in normalized_shape)
+    k = len(ns)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(map(str, ns))}], but got input of size "
+                           f"{list(x.shape)}")
+    for v, name in ((weight, "weight"), (bias, "bias")):
+        if v is not None and tuple(v.shape) != ns:
+            raise RuntimeError(f"layer_norm: {name} has shape {tuple(v.shape)}, expected "
+                               f"normalized_shape {ns}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    n = int(np.prod(ns))
+    d = x + x.sum(axes, keepdim=True) * (-1.0 / n)
+    v = (d * d).sum(axes, keepdim=True) * (1.0 / n)
+    out = d * (v + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Any = None) -> Tensor:
+    """Inverted dropout: each element is zeroed with probability p and the kept ones are
+    scaled by 1 / (1 - p), so the expectation is unchanged. Identity when not training or
+    p = 0; all zeros when p = 1. `generator`: a minigrad/numpy Generator or an int seed
+    (None: the default generator)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = as_tensor(input, "dropout")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        mask = np.zeros(x._data.shape, dtype=x._data.dtype)
+    else:
+        keep = rng_of(generator).random(x._data.shape) >= p
+        mask = (keep * np.asarray(1.0 / (1.0 - p), dtype=x._data.dtype)).astype(
+            x._data.dtype, copy=False)
+    return x.mul_(_wrap(mask)) if inplace else x * _wrap(mask)

@@ -1,0 +1,95 @@
+"""The primitive ops: the only place in minigrad where derivatives are written.
+
+Each op is a class with its forward and its backward side by side, the formula in the
+docstring, and how it is drawn and named beside them (the contract: `base.py`). Everything
+else in minigrad (variance, softmax, cross-entropy, batch norm, ...) is composed from these.
+
+    arithmetic.py   + - * / ** neg, constants kept by the node, casts, clone
+    elementwise.py  exp log sqrt tanh sigmoid relu abs sin cos erf maximum clamp where, ...
+    reductions.py   sum mean max min prod cumsum norm std
+    shape.py        reshape permute expand indexing (read and write) cat flip roll gather ...
+    linalg.py       matmul, the Linear layer's affine map, einsum
+"""
+
+from .arithmetic import (
+    Add,
+    AddConst,
+    Cast,
+    Clone,
+    Div,
+    Mul,
+    MulConst,
+    Neg,
+    Pow,
+    PowConst,
+    RDivConst,
+    Remainder,
+    RPowConst,
+    RSubConst,
+    Sub,
+    SubConst,
+)
+from .base import (
+    Op,
+    apply_like,
+    basic_index,
+    count,
+    expand,
+    fill_where,
+    kept_shape,
+    raw,
+    scatter,
+    spread,
+    sum_to,
+)
+from .elementwise import (
+    Abs,
+    Clip,
+    Cos,
+    Erf,
+    Exp,
+    Expm1,
+    Log,
+    Log1p,
+    Maximum,
+    Minimum,
+    NoGrad,
+    Reciprocal,
+    Relu,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+    Where,
+    ZeroGrad,
+)
+from .linalg import Einsum, Linear, MatMul
+from .reductions import Cumsum, Max, Mean, Min, Norm, Prod, Std, Sum
+from .shape import (
+    Concatenate,
+    CopySlices,
+    Expand,
+    Flip,
+    Gather,
+    GetItem,
+    Reshape,
+    Roll,
+    Scatter,
+    ScatterAdd,
+    SetItem,
+    Transpose,
+    Tri,
+    full_index,
+    view_of,
+)
+
+__all__ = [
+    "Abs", "Add", "AddConst", "Cast", "Clip", "Clone", "Concatenate", "CopySlices", "Cos",
+    "Cumsum", "Div", "Einsum", "Erf", "Exp", "Expand", "Expm1", "Flip", "Gather", "GetItem",
+    "Linear", "Log", "Log1p", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum", "Mul",
+    "MulConst", "Neg", "NoGrad", "Norm", "Op", "Pow", "PowConst", "Prod", "RDivConst",
+    "RPowConst", "RSubConst", "Reciprocal", "Relu", "Remainder", "Reshape", "Roll", "Scatter",
+    "ScatterAdd", "SetItem", "Sigmoid", "Sin", "Sqrt", "Std", "Sub", "SubConst", "Sum", "Tanh",
+    "Transpose", "Tri", "Where", "ZeroGrad", "apply_like", "basic_index", "count", "expand",
+    "fill_where", "full_index", "kept_shape", "raw", "scatter", "spread", "sum_to", "view_of",
+]
