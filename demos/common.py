@@ -35,10 +35,12 @@ Number = int | float
 
 @dataclass
 class Figure:
-    """One picture of a section: a file under the output folder and what it shows."""
+    """One picture of a section: a file under the output folder and what it shows. A graph
+    (.svg) is shown in the pan/zoom viewer, opening on the DOT ids in `focus`."""
 
     path: Path          # relative to the output folder
     caption: str
+    focus: tuple[str, ...] = ()
 
 
 @dataclass
@@ -493,12 +495,15 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return out
 
 
-def draw_graph(root: Any, out_dir: Path, name: str, **options: Any) -> Path:
-    """Draw the graph behind `root` with minigrad.viz and save it as SVG under out_dir."""
+def graph_figure(root: Any, out_dir: Path, name: str, caption: str,
+                 focus: Sequence[Any] = (), **options: Any) -> Figure:
+    """Draw the graph behind `root` with minigrad.viz, save it as SVG under out_dir, and
+    return it as a Figure that the report shows in the viewer, opening on `focus` (nodes;
+    by default the root)."""
     from minigrad import viz
 
-    dot = viz.draw(root, **options)
-    return save_svg(dot.pipe(format="svg"), out_dir, name)
+    dot = viz.draw(root, focus=focus, **options)
+    return Figure(save_svg(dot.pipe(format="svg"), out_dir, name), caption, dot.focus)
 
 
 def finite_difference_values(loss_fn: Callable[[Sequence[float]], float],

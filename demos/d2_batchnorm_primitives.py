@@ -27,8 +27,8 @@ from .common import (
     Section,
     Table,
     digits_split,
-    draw_graph,
     finite_difference_values,
+    graph_figure,
     new_figure,
     plot_band,
     save_figure,
@@ -117,11 +117,20 @@ def tensor_batchnorm(x: mg.Tensor, gamma: mg.Tensor, beta: mg.Tensor,
     mu = x.mean(0, keepdims=True)
     if detach in ("mean", "both"):
         mu = mu.detach()
+    mu.label = "mu"
     d = x - mu
     var = (d * d).mean(0, keepdims=True)
     if detach == "both":
         var = var.detach()
+    var.label = "var"
     return d / (var + EPS).sqrt() * gamma + beta
+
+
+def labelled(root: Any, *labels: str) -> list[Any]:
+    """The nodes of root's graph with these labels (in the graph's order)."""
+    from minigrad import viz
+
+    return [n for n in viz.walk(root) if n.label in labels]
 
 
 # ------------------------------------------------------------------ gradient comparisons
@@ -278,10 +287,12 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
                ["input", "x", "c", "engine dloss/dx", "closed form", "finite difference"],
                [[f"x{i + 1}", X4[i], WEIGHTS4[i], engine[i], dx_ref[i, 0], fd[i]]
                 for i in range(4)])
-    figures.append(Figure(draw_graph(loss, out_dir, "d2_values_graph", rankdir="LR"),
-                          "Batch norm of 4 scalars from Value ops, after backward. mu and var "
-                          "are ordinary nodes: each x_i reaches the loss directly, through "
-                          "mu, and through var."))
+    figures.append(graph_figure(loss, out_dir, "d2_values_graph",
+                                "Batch norm of 4 scalars from Value ops, after backward (the "
+                                "viewer opens on mu and var). mu and var are ordinary nodes: "
+                                "each x_i reaches the loss directly, through mu, and through "
+                                "var, and every node shows its gradient.",
+                                focus=(parts["mu"], parts["var"])))
     fresh, _ = value_batchnorm([mg.Value(v, label=f"x{i + 1}") for i, v in enumerate(X4)],
                                mg.Value(GAMMA, label="gamma"), mg.Value(BETA, label="beta"),
                                WEIGHTS4)
@@ -290,19 +301,22 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
                              "(HTML stepper)"))
 
     # 2. the same with Tensor ops, grouped in a scope
-    xt = mg.Tensor(np.array(X4)[:, None], requires_grad=True, label="x (4x1)")
+    xt = mg.Tensor(np.array(X4)[:, None], requires_grad=True, label="x")
     gt = mg.Tensor(np.array([GAMMA]), requires_grad=True, label="gamma")
     bt = mg.Tensor(np.array([BETA]), requires_grad=True, label="beta")
     with mg.scope("batch norm (Tensor ops)", "BatchNorm"):
         yt = tensor_batchnorm(xt, gt, bt)
     lt = (yt * mg.Tensor(np.array(WEIGHTS4)[:, None], label="c")).sum()
     lt.label = "loss"
-    lt.backward()
+    lt.backward(retain_graph=True)        # kept, so the picture can show every gradient
     numbers["4 scalars: max |dx Tensor ops - Value ops|"] = float(
         np.abs(np.asarray(xt.grad)[:, 0] - engine).max())
-    figures.append(Figure(draw_graph(lt, out_dir, "d2_tensor_graph"),
-                          "The same computation with Tensor ops: one node holds the whole "
-                          "batch; the ops of batch norm sit in one group (a scope)."))
+    figures.append(graph_figure(lt, out_dir, "d2_tensor_graph",
+                                "The same computation with Tensor ops: one node holds the "
+                                "whole batch; the ops of batch norm sit in one group (a "
+                                "scope). Intermediate tensors keep no .grad (as in PyTorch); "
+                                "the picture shows theirs from the engine's backward walk.",
+                                focus=labelled(lt, "mu", "var")))
 
     # an MLP with nn.BatchNorm1d: grouped, then collapsed
     rng = np.random.default_rng(seed)
@@ -311,14 +325,15 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     xin = mg.Tensor(rng.normal(0.0, 1.0, (4, 3)), label="x")
     mlp_loss = F.mse_loss(mlp(xin), mg.Tensor(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0],
                                                         [1.0, 0.0]]), label="target"))
-    mlp_loss.backward()
-    figures.append(Figure(draw_graph(mlp_loss, out_dir, "d2_mlp_grouped", show_data=False),
-                          "An MLP (Linear, BatchNorm1d, ReLU, Linear) on a batch of 4: every "
-                          "layer's ops are grouped in a box named after the layer."))
-    figures.append(Figure(draw_graph(mlp_loss, out_dir, "d2_mlp_collapsed", show_data=False,
-                                     collapse=("BatchNorm1d",)),
-                          "The same graph with collapse=(\"BatchNorm1d\",): the batch-norm "
-                          "layer is one box."))
+    mlp_loss.backward(retain_graph=True)
+    figures.append(graph_figure(mlp_loss, out_dir, "d2_mlp_grouped",
+                                "An MLP (Linear, BatchNorm1d, ReLU, Linear) on a batch of 4: "
+                                "every layer's ops are grouped in a box named after the layer.",
+                                show_data=False))
+    figures.append(graph_figure(mlp_loss, out_dir, "d2_mlp_collapsed",
+                                "The same graph with collapse=(\"BatchNorm1d\",): the "
+                                "batch-norm layer is one box.", show_data=False,
+                                collapse=("BatchNorm1d",)))
 
     # 3. engine vs closed form on a bigger batch; detached statistics
     numbers.update(compare_gradients(seed))

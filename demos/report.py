@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.viz import viewer_fragment
+
 from .common import Section, esc, fmt
 
 CSS = """
@@ -26,8 +28,6 @@ th { background: #f6f8fa; }
 td.num { font-family: ui-monospace, Menlo, Consolas, monospace; text-align: right; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eaeef2; }
-figure .scroll { overflow: auto; max-height: 640px; border: 1px solid #eaeef2; }
-figure .scroll img { max-width: none; border: none; }
 figcaption { color: #57606a; font-size: 0.9em; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .summary { background: #fff8c5; padding: 0.5em 0.8em; border-left: 4px solid #d4a72c; }
@@ -79,17 +79,20 @@ def verdicts_html(s: Section) -> str:
     return ('<h3>Verdicts</h3><table class="verdicts">' + head + "".join(rows) + "</table>")
 
 
-def section_html(s: Section) -> str:
+def section_html(s: Section, out_dir: Path | None = None) -> str:
     parts = [f'<section id="{esc(s.key)}">', f"<h2>{esc(s.key)}. {esc(s.title)}</h2>"]
     if s.summary:
         parts.append(f'<p class="summary">{esc(s.summary)}</p>')
     parts.append(verdicts_html(s))
     parts.append(s.html)
-    for f in s.figures:
+    for k, f in enumerate(s.figures):
         src = esc(f.path.as_posix())
-        img = f'<a href="{src}"><img src="{src}" alt="{esc(f.caption)}"></a>'
-        if f.path.suffix == ".svg":       # graphs: natural size, scroll to see all of it
-            img = f'<div class="scroll">{img}</div>'
+        if f.path.suffix == ".svg" and out_dir is not None:
+            # graphs: inline, in the pan/zoom viewer, readable on the part that matters
+            svg = (out_dir / f.path).read_text(encoding="utf-8")
+            img = viewer_fragment(svg, focus=f.focus, uid=f"{s.key}-g{k}")
+        else:
+            img = f'<a href="{src}"><img src="{src}" alt="{esc(f.caption)}"></a>'
         parts.append(f"<figure>{img}<figcaption>{esc(f.caption)} "
                      f'(<a href="{src}">open alone</a>)</figcaption></figure>')
     if s.links:
@@ -117,7 +120,7 @@ def write_report(sections: Sequence[Section], out_dir: Path, meta: dict[str, Any
     meta.setdefault("python", platform.python_version())
     meta.setdefault("numpy", np.__version__)
     meta_rows = _table(["run", "value"], list(meta.items()), "settings")
-    body = "\n".join(section_html(s) for s in sections)
+    body = "\n".join(section_html(s, out_dir) for s in sections)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,11 +114,11 @@ def summarize(value: Any, max_items: int = 6) -> str:
 # ---- gradients to show ----------------------------------------------------------------------
 
 def own_grad(node: Node) -> Any:
-    """The node's `.grad` (None if it has none), read without the warning a framework may
-    give for a non-leaf's `.grad`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return node.grad
+    """The node's `.grad` (None if it has none). A tensor that is not a leaf keeps one only
+    with `retain_grad()` (as in PyTorch, which warns when it is read otherwise)."""
+    if isinstance(node, Tensor) and not (node.is_leaf or node.retains_grad):
+        return None
+    return node.grad
 
 
 def gradients(root: Node) -> dict[int, Any]:
