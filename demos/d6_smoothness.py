@@ -383,9 +383,13 @@ def _plots(runs: dict[str, dict[str, list[dict[str, Any]]]],
         for ax in axes[row, :3]:
             ax.set_xscale("symlog", linthresh=10)
             ax.set_xlim(0, rs[0]["step"][-1])
+        if not level_sets[cfg].size:
+            axes[row, 3].text(0.5, 0.5, "no training-loss level\nthat every run passes",
+                              ha="center", va="center", transform=axes[row, 3].transAxes)
         for ax in axes[row]:
             ax.title.set_fontsize(9)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
             ax.grid(alpha=0.3, which="both")
     figures = [Figure(save_figure(fig, out_dir, "d6_smoothness"),
                       f"After Santurkar et al.'s figure 4, on the whole training set: the loss "
