@@ -339,7 +339,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     numbers.update(compare_gradients(seed))
 
     # 4. training with the statistics detached: the three gradients on the same seeds
-    steps = 150 if quick else 400
+    steps = 150 if quick else 300
     lr, hidden, layers = 0.5, 64, 3
     seeds = seed_list(seed + 10, quick)
     modes = ("none", "mean", "both")

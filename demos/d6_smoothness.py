@@ -191,7 +191,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     out_dir.mkdir(parents=True, exist_ok=True)
     # evenly spaced over training (the same-step comparison), and two early ones where the
     # loss falls fastest (for the same-loss comparison)
-    spacing, steps = (40, 80) if quick else (80, 320)
+    spacing, steps = (40, 80) if quick else (80, 240)
     early = {0, 10, 40} if quick else {0, 10, 20, 40}
     checkpoints = tuple(sorted(early | set(range(spacing, steps + 1, spacing))))
     seeds = seed_list(seed, quick)
