@@ -451,3 +451,51 @@ def test_mlp_with_batchnorm_draws_by_layer_and_collapses():
     # the same model and data give the same picture
     loss2, _ = _mlp_loss(like=model)
     assert draw(loss2).source == dot.source
+
+
+# ---- seams: pictures read the public node API, the steppers the engine's walk ---------------
+
+def test_viz_reads_only_the_public_node_api():
+    """No module of minigrad.viz touches a node's private fields (`_op`, `_parents`,
+    `_saved`, `_scope`, `_g`, ...): pictures read op, parents, scope, label, data, grad and
+    the op's own describe()/expression()/rule()."""
+    import pathlib
+
+    import minigrad.viz
+
+    private = re.compile(r"\.(_op|_parents|_saved|_scope|_g|_mark|_extra|_label|_needs|_data"
+                         r"|_grad)\b")
+    for path in pathlib.Path(minigrad.viz.__file__).parent.glob("*.py"):
+        hits = [line for line in path.read_text().splitlines() if private.search(line)]
+        assert hits == [], f"{path.name} reads private node fields: {hits}"
+
+
+def test_the_steppers_iterate_the_engines_own_backward_walk(monkeypatch):
+    import minigrad.viz.steps as steps_module
+    from minigrad.engine import walk_backward
+
+    calls = []
+
+    def spy(root, seed):
+        calls.append(root)
+        return walk_backward(root, seed)
+
+    monkeypatch.setattr(steps_module, "walk_backward", spy)
+    *_, y = neuron()
+    steps = list(backprop_steps(y))
+    assert calls == [y] and len(steps) == 6
+    walked = walk_backward(y, 1.0)
+    assert [s.node for s in steps] == [node for node, _, _ in walked]
+    assert [s.upstream for s in steps] == [g for _, g, _ in walked]
+
+
+@needs_dot
+def test_a_drawing_shows_itself_in_the_viewer_in_jupyter():
+    x, w, b, y = neuron()
+    bundle = draw(y, focus=[w])._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    page = bundle["text/html"]
+    assert "MinigradViewer" in page and page.count("<svg") == 1
+    viewer_id = re.search(r'<div class="mg-viewer" id="([^"]+)"', page).group(1)
+    ids = {lines[0]: nid for nid, lines in nodes_of(draw(y).source).items()}
+    assert f'"focus": ["{viewer_id}-{ids["w"]}"]' in page
