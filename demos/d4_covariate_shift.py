@@ -72,7 +72,7 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Train on one region, test on both; compare with a model trained on both."""
     out_dir.mkdir(parents=True, exist_ok=True)
     n = 200 if quick else 400
-    steps = 400 if quick else 1000
+    steps = 400 if quick else 700
     seeds = seed_list(seed, quick)
     res = run_all([Task(f"seed {s}: region A only and A + B, {steps} steps each", one_seed,
                         (s, n, steps, s == seeds[0])) for s in seeds], "d4 fit")

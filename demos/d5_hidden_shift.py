@@ -128,7 +128,8 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
 
     # 1. the sweep: each network's best rate, on seeds of its own
     tasks = [Task(f"sweep {name}, lr {lr:g}, seed {s}, {sweep_steps} steps", train_run,
-                  (name == "BN", lr, sweep_steps, s, sweep_steps, seed, (), False))
+                  (name == "BN", lr, sweep_steps, s, sweep_steps, seed, (), False),
+                  cost=2.0 if name == "BN" else 1.0)
              for name in ("plain", "BN") for lr in sweep_lrs for s in sweep_seeds]
     out = iter(run_all(tasks, "d5 sweep"))
     sweep = {name: {lr: [next(out) for _ in sweep_seeds] for lr in sweep_lrs}
@@ -146,7 +147,8 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
                           | {(name, FIXED_LR) for name in best_lr})
     tasks = [Task(f"{name}, lr {lr:g}, seed {s}, {steps} steps", train_run,
                   (name == "BN", lr, steps, s, probe_every, seed,
-                   scatter_steps if s == seeds[0] else (), True))
+                   scatter_steps if s == seeds[0] else (), True),
+                  cost=2.0 if name == "BN" else 1.0)
              for name, lr in settings_run for s in seeds]
     out = iter(run_all(tasks, "d5 train"))
     runs = {key: [next(out) for _ in seeds] for key in settings_run}

@@ -196,7 +196,8 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     checkpoints = tuple(sorted(early | set(range(spacing, steps + 1, spacing))))
     seeds = seed_list(seed, quick)
     tasks = [Task(f"{cfg} {name}, lr {lr:g}, seed {s}, {steps} steps", train_and_measure,
-                  (name == "BN", act, std, lr, checkpoints, s, seed))
+                  (name == "BN", act, std, lr, checkpoints, s, seed),
+                  cost=2.0 if name == "BN" else 1.0)
              for cfg, act, std, lr in CONFIGS for name in ("plain", "BN") for s in seeds]
     out = iter(run_all(tasks, "d6 train"))
     runs = {cfg: {name: [next(out) for _ in seeds] for name in ("plain", "BN")}

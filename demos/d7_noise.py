@@ -179,15 +179,16 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
     noise with ghost batch norm of several group sizes, plain, and dropout."""
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = seed_list(seed, quick)
-    steps = 300 if quick else 600
+    steps = 300 if quick else 500
     probe_every = 50
     draws = 40 if quick else 100
     examples = list(range(len(seeds)))      # one example per seed of the noise study
     variants = ["plain", "dropout"] + [f"BN ghost {g}" for g in GHOSTS]
     tasks = [Task(f"noise: {len(examples)} examples x {draws} batches per size",
-                  noise_study, (seed, seed, examples, draws, 60 if quick else 300))]
+                  noise_study, (seed, seed, examples, draws, 60 if quick else 300), cost=3.0)]
     tasks += [Task(f"{v}, seed {s}, {steps} steps", train_variant,
-                   (v, steps, probe_every, s, seed)) for s in seeds for v in variants]
+                   (v, steps, probe_every, s, seed), cost=2.0 if v.startswith("BN") else 1.0)
+              for s in seeds for v in variants]
     results = run_all(tasks, "d7 runs")
     noise = results[0]
     res = {v: [results[1 + k * len(variants) + j] for k in range(len(seeds))]

@@ -145,7 +145,7 @@ def one_seed(seed: int, data_seed: int, steps: int, every: int, partners: int,
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
     """Running statistics vs the population; one example at a time; train mode at test time."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    steps = 300 if quick else 600
+    steps = 300 if quick else 500
     every = 10 if quick else 25
     partners = 10 if quick else 12
     examples = 60 if quick else 80

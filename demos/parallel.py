@@ -35,6 +35,7 @@ class Task:
     name: str
     fn: Callable[..., Any]
     args: tuple = ()
+    cost: float = 1.0          # relative; the costliest runs start first (less idle at the end)
 
 
 def default_jobs() -> int:
@@ -103,8 +104,9 @@ def run_all(tasks: Sequence[Task], label: str, stream: Any = None) -> list[Any]:
         finally:
             common.set_progress(was)
         return results
-    futures: dict[Future, int] = {_POOL.submit(_timed, t.fn, t.args): k
-                                  for k, t in enumerate(tasks)}
+    order = sorted(range(total), key=lambda k: -tasks[k].cost)
+    futures: dict[Future, int] = {_POOL.submit(_timed, tasks[k].fn, tasks[k].args): k
+                                  for k in order}
     try:
         for done, fut in enumerate(as_completed(futures), start=1):
             k = futures[fut]
