@@ -339,7 +339,8 @@ class Verdict:
                      if self.predicts == 0 else "")
         matters = ("" if self.meaningful is None or self.predicts == 0
                    else f", the smallest that matters {self.meaningful_text()}")
-        return (f"{self.quantity}: {e} (95% CI, {e.n} {pairing}, {e.method}{predicted}) - "
+        quantity = self.quantity[:1].upper() + self.quantity[1:]
+        return (f"{quantity}: {e} (95% CI, {e.n} {pairing}, {e.method}{predicted}) - "
                 f"{self.outcome}; the smallest effect this set-up detects (80% power) is "
                 f"{self.detectable_text()}{matters}.")
 
