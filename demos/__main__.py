@@ -1,9 +1,10 @@
 """Run the demos and write one HTML report.
 
-    python -m demos                 # every demo, full budgets (a few minutes on 2 cores)
-    python -m demos --quick         # small budgets (well under a minute)
+    python -m demos                 # every demo, full budgets, 10 seeds per comparison
+    python -m demos --quick         # small budgets, 3 seeds per comparison
     python -m demos --only 3,5      # some demos
     python -m demos --out DIR       # report folder (default: out/)
+    python -m demos --jobs 1        # worker processes for the seeds (default: one per core)
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import numpy as np  # noqa: E402
 
 from . import DEMOS  # noqa: E402
 from .common import Section, esc, print_section, single_threaded_blas  # noqa: E402
+from .parallel import default_jobs, workers  # noqa: E402
 from .report import write_report  # noqa: E402
+from .stats import Estimate, Verdict  # noqa: E402
 
 
 def parse_only(text: str | None) -> list[int]:
@@ -51,17 +54,18 @@ def parse_only(text: str | None) -> list[int]:
 
 
 def run_demos(numbers: Sequence[int], quick: bool, out_dir: Path,
-              seed: int) -> tuple[list[Section], list[int]]:
-    """Run the demos `numbers` in order; each writes its pictures under out_dir.
+              seed: int, jobs: int = 1) -> tuple[list[Section], list[int]]:
+    """Run the demos `numbers` in order; each writes its pictures under out_dir, and hands its
+    seeds to `jobs` worker processes.
 
     A demo that raises becomes a section showing the traceback, and the others still run;
     returns the sections and the numbers of the demos that failed.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     sections, failed = [], []
-    with single_threaded_blas():
-        for n in numbers:
-            sys.stderr.write(f"\n[demo {n}] {DEMOS[n]}\n")
+    with single_threaded_blas(), workers(jobs):
+        for k, n in enumerate(numbers):
+            sys.stderr.write(f"\n[demo {n}: {k + 1} of {len(numbers)}] {DEMOS[n]}\n")
             start = time.perf_counter()
             try:
                 module = importlib.import_module(f"demos.{DEMOS[n]}")
@@ -83,6 +87,7 @@ def write_numbers(sections: Sequence[Section], out_dir: Path, meta: dict) -> Pat
     data = {"meta": meta, "sections": {
         s.key: {"title": s.title, "summary": s.summary, "elapsed": s.elapsed,
                 "numbers": s.numbers, "settings": s.settings,
+                "verdicts": [v.as_dict() for v in s.verdicts],
                 "images": [p.as_posix() for p in s.images],
                 "links": [p for p, _ in s.links]} for s in sections}}
     path = out_dir / "numbers.json"
@@ -91,6 +96,8 @@ def write_numbers(sections: Sequence[Section], out_dir: Path, meta: dict) -> Pat
 
 
 def _jsonable(x: object) -> object:
+    if isinstance(x, Estimate | Verdict):
+        return x.as_dict()
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
@@ -105,17 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="out", help="report folder (default: out)")
     parser.add_argument("--only", default=None, help="comma-separated demo numbers, e.g. 3,5")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every demo")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="worker processes for the seeds (default: one per core, "
+                             f"here {default_jobs()})")
     args = parser.parse_args(argv)
     numbers = parse_only(args.only)
     out_dir = Path(args.out)
     start = time.perf_counter()
-    sections, failed = run_demos(numbers, args.quick, out_dir, args.seed)
+    sections, failed = run_demos(numbers, args.quick, out_dir, args.seed, max(args.jobs, 1))
     total = time.perf_counter() - start
     meta = {
         "command": "python -m demos " + " ".join(sys.argv[1:] if argv is None else argv),
         "mode": "quick (small budgets)" if args.quick else "full",
         "base seed": args.seed,
         "demos run": ", ".join(str(n) for n in numbers),
+        "worker processes": max(args.jobs, 1),
         "total time (s)": round(total, 1),
     }
     path = write_report(sections, out_dir, meta)

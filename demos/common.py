@@ -26,6 +26,8 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 
+from .stats import Estimate, Verdict, band, number_text  # noqa: E402
+
 Number = int | float
 
 # ---------------------------------------------------------------------------- the result
@@ -33,10 +35,12 @@ Number = int | float
 
 @dataclass
 class Figure:
-    """One picture of a section: a file under the output folder and what it shows."""
+    """One picture of a section: a file under the output folder and what it shows. A graph
+    (.svg) is shown in the pan/zoom viewer, opening on the DOT ids in `focus`."""
 
     path: Path          # relative to the output folder
     caption: str
+    focus: tuple[str, ...] = ()
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Section:
     settings: dict[str, Any] = field(default_factory=dict)  # seeds and settings behind them
     tables: list[Table] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)  # (relative path, text)
+    verdicts: list[Verdict] = field(default_factory=list)       # claims against intervals
     summary: str = ""                          # one line for the overview table
     elapsed: float = 0.0                       # seconds the demo took
 
@@ -70,6 +75,16 @@ class Section:
 
 
 # ---------------------------------------------------------------------------- terminal
+
+_PROGRESS = True
+
+
+def set_progress(on: bool) -> bool:
+    """Turn the progress bars of this process on or off (worker processes stay silent and
+    the parent reports their runs); returns the previous setting."""
+    global _PROGRESS
+    was, _PROGRESS = _PROGRESS, bool(on)
+    return was
 
 
 class Progress:
@@ -90,7 +105,7 @@ class Progress:
         self.start = time.perf_counter()
         self._last = 0.0
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._closed = False
+        self._closed = not _PROGRESS            # a silent bar never writes
 
     def _line(self) -> str:
         frac = min(self.done / self.total, 1.0)
@@ -106,7 +121,8 @@ class Progress:
         if info:
             self.info = " ".join(f"{k}={_short(v)}" for k, v in info.items())
         now = time.perf_counter()
-        if self._tty and (now - self._last > 0.1 or self.done >= self.total):
+        if self._tty and not self._closed and (now - self._last > 0.1
+                                               or self.done >= self.total):
             self._last = now
             self.stream.write("\r" + self._line()[:150])
             self.stream.flush()
@@ -134,20 +150,15 @@ def _short(v: Any) -> str:
 
 
 def fmt(v: Any) -> str:
-    """A number as the report and the terminal print it."""
+    """A number as the report and the terminal print it (an Estimate as "m [lo, hi]")."""
+    if isinstance(v, Estimate):
+        return str(v)
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
     if isinstance(v, int | np.integer):
         return str(int(v))
     if isinstance(v, float | np.floating):
-        v = float(v)
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        if v == 0:
-            return "0"
-        if abs(v) >= 1e5 or abs(v) < 1e-3:
-            return f"{v:.3e}"
-        return f"{v:.4g}"
+        return number_text(v, 4)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(fmt(x) for x in v) + "]"
     return str(v)
@@ -174,6 +185,10 @@ def print_section(section: Section, stream: Any = None) -> None:
     out.write(text_table("  measured:", ["name", "value"], section.numbers.items()) + "\n")
     for t in section.tables:
         out.write(text_table(f"  {t.title}:", t.header, t.rows) + "\n")
+    if section.verdicts:
+        out.write("  verdicts (95% confidence intervals over seeds):\n")
+        for v in section.verdicts:
+            out.write(f"  - {v.claim}\n      {v.sentence()}\n")
     out.write(text_table("  settings:", ["setting", "value"], section.settings.items()) + "\n")
     out.flush()
 
@@ -246,6 +261,35 @@ class Timer:
         return time.perf_counter() - self.start
 
 
+# ---------------------------------------------------------------------------- seeds, plots
+
+
+def seed_list(seed: int, quick: bool, full: int = 10, short: int = 3) -> list[int]:
+    """The seeds of a comparison: `full` of them (10) in a full run, `short` (3) with --quick.
+    Both variants of a comparison use the same list (paired seeds)."""
+    return [seed + k for k in range(short if quick else full)]
+
+
+def plot_band(ax: Any, x: Sequence[float] | np.ndarray, curves: np.ndarray, color: str,
+              label: str | None = None, lw: float = 1.8, **kw: Any) -> None:
+    """The mean of `curves` (rows: seeds) and its pointwise 95% t-interval as a band."""
+    mean, lo, hi = band(np.asarray(curves, dtype=float))
+    n = np.asarray(curves).shape[0]
+    lab = None if label is None else f"{label} (mean of {n}, 95% CI)"
+    ax.plot(x, mean, color=color, lw=lw, label=lab, **kw)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
+
+
+def error_bars(ax: Any, x: Sequence[float], estimates: Sequence[Estimate], color: str,
+               label: str | None = None, fmt_: str = "o-", **kw: Any) -> None:
+    """Points with 95% confidence intervals as error bars."""
+    v = np.array([e.value for e in estimates])
+    lo = np.array([e.lo for e in estimates])
+    hi = np.array([e.hi for e in estimates])
+    ax.errorbar(x, v, yerr=[v - lo, hi - v], fmt=fmt_, color=color, capsize=3,
+                label=label, **kw)
+
+
 # ---------------------------------------------------------------------------- models
 
 
@@ -257,16 +301,37 @@ def digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     X, y = load_digits()
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_fraction=0.25, seed=seed)
     Xtr, Xte, _, _ = standardize(Xtr, Xte)
-    return Xtr, Xte, ytr, yte
+    return np.asarray(Xtr), np.asarray(Xte), np.asarray(ytr), np.asarray(yte)
 
 
 def to_tensor(x: Any) -> mg.Tensor:
     return mg.Tensor(np.asarray(x, dtype=np.float64))
 
 
+def get_state(model: Any) -> dict[str, np.ndarray]:
+    """Copies of every parameter and buffer (running statistics, counters) as numpy arrays,
+    by the names of `state_dict`."""
+    return {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}
+
+
+def set_state(model: Any, state: dict[str, np.ndarray]) -> None:
+    """Put back what `get_state` took (copied into the model's own arrays)."""
+    model.load_state_dict({k: np.array(v, copy=True) for k, v in state.items()})
+
+
+def param_names(model: Any) -> list[str]:
+    return [n for n, _ in model.named_parameters()]
+
+
+def param_grads(model: Any) -> list[np.ndarray]:
+    """d(loss)/d(parameter) of the last backward, as numpy arrays (zeros where none)."""
+    return [np.zeros(np.asarray(p).shape) if p.grad is None else np.array(np.asarray(p.grad))
+            for p in model.parameters()]
+
+
 def make_mlp(sizes: Sequence[int], activation: str = "sigmoid", batchnorm: bool = False,
              dropout: float = 0.0, seed: int = 0, init_std: float | None = None,
-             bn_momentum: float = 0.1) -> Any:
+             bn_momentum: float = 0.1, norm: Callable[[int], Any] | None = None) -> Any:
     """A fully connected network that can hand back its hidden layers' pre-activations.
 
     Layers: Linear -> [BatchNorm1d] -> activation -> [Dropout], for every hidden size, and a
@@ -275,39 +340,32 @@ def make_mlp(sizes: Sequence[int], activation: str = "sigmoid", batchnorm: bool 
     one) and the Linear's output before batch norm (u).
 
     `init_std`: weights drawn from N(0, init_std^2) (as in Ioffe and Szegedy's MNIST network)
-    instead of the Linear layer's default initialisation.
+    instead of the Linear layer's default initialisation. `norm(width)` makes the
+    normalisation layer instead of BatchNorm1d (e.g. ghost batch norm in demo 7).
     """
     from minigrad import nn
 
     gen = np.random.default_rng(seed)
     act_cls = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+    normed = batchnorm or norm is not None
 
     class _MLP(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.n_hidden = len(sizes) - 2
-            self.batchnorm = batchnorm
+            self.batchnorm = normed
             self.dropout_p = dropout
             for i in range(self.n_hidden):
                 setattr(self, f"fc{i + 1}", nn.Linear(sizes[i], sizes[i + 1],
                                                       dtype=np.float64, generator=gen))
-                if batchnorm:
-                    setattr(self, f"bn{i + 1}", nn.BatchNorm1d(sizes[i + 1],
-                                                               momentum=bn_momentum))
+                if normed:
+                    layer = (norm(sizes[i + 1]) if norm is not None
+                             else nn.BatchNorm1d(sizes[i + 1], momentum=bn_momentum))
+                    setattr(self, f"bn{i + 1}", layer)
                 setattr(self, f"act{i + 1}", act_cls())
                 if dropout > 0:
                     setattr(self, f"drop{i + 1}", nn.Dropout(dropout, generator=gen))
             self.out = nn.Linear(sizes[-2], sizes[-1], dtype=np.float64, generator=gen)
-            if init_std is not None:
-                for i in range(self.n_hidden):
-                    lin = getattr(self, f"fc{i + 1}")
-                    lin.weight.data = gen.normal(0.0, init_std, lin.weight.shape)
-                    lin.bias.data = np.zeros(lin.bias.shape)
-                self.out.weight.data = gen.normal(0.0, init_std, self.out.weight.shape)
-                self.out.bias.data = np.zeros(self.out.bias.shape)
-
-        def linears(self) -> list[Any]:
-            return [getattr(self, f"fc{i + 1}") for i in range(self.n_hidden)] + [self.out]
 
         def forward_with_hidden(self, x: mg.Tensor) -> tuple[mg.Tensor, list, list]:
             zs, us = [], []
@@ -325,7 +383,15 @@ def make_mlp(sizes: Sequence[int], activation: str = "sigmoid", batchnorm: bool 
         def forward(self, x: mg.Tensor) -> mg.Tensor:
             return self.forward_with_hidden(x)[0]
 
-    return _MLP()
+    model = _MLP()
+    if init_std is not None:
+        state = get_state(model)
+        for k in range(model.n_hidden + 1):
+            name = f"fc{k + 1}" if k < model.n_hidden else "out"
+            state[f"{name}.weight"] = gen.normal(0.0, init_std, state[f"{name}.weight"].shape)
+            state[f"{name}.bias"] = np.zeros(state[f"{name}.bias"].shape)
+        set_state(model, state)
+    return model
 
 
 @contextmanager
@@ -345,7 +411,7 @@ def predict(model: Any, X: np.ndarray, batch: int = 512) -> np.ndarray:
     outs = []
     with eval_mode(model):
         for s in range(0, len(X), batch):
-            outs.append(model(to_tensor(X[s:s + batch])).data)
+            outs.append(np.asarray(model(to_tensor(X[s:s + batch]))))
     return np.concatenate(outs)
 
 
@@ -353,12 +419,16 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.asarray(predict(model, X)).argmax(1) == y))
 
 
-def mean_loss(model: Any, X: np.ndarray, y: np.ndarray) -> float:
-    """Mean cross-entropy of `model` on (X, y) in eval mode."""
-    logits = predict(model, X)
+def cross_entropy_np(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of logits (numpy) against integer labels."""
     m = logits.max(1, keepdims=True)
     lse = np.log(np.exp(logits - m).sum(1)) + m[:, 0]
     return float(np.mean(lse - logits[np.arange(len(y)), y]))
+
+
+def mean_loss(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of `model` on (X, y) in eval mode."""
+    return cross_entropy_np(predict(model, X), y)
 
 
 def batches_forever(X: np.ndarray, y: np.ndarray, batch_size: int,
@@ -368,7 +438,8 @@ def batches_forever(X: np.ndarray, y: np.ndarray, batch_size: int,
 
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, drop_last=True, seed=seed)
     while True:
-        yield from loader
+        for xb, yb in loader:
+            yield np.asarray(xb), np.asarray(yb)
 
 
 def train_classifier(model: Any, X: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
@@ -424,12 +495,15 @@ def smooth(values: Sequence[float], window: int) -> np.ndarray:
     return out
 
 
-def draw_graph(root: Any, out_dir: Path, name: str, **options: Any) -> Path:
-    """Draw the graph behind `root` with minigrad.viz and save it as SVG under out_dir."""
+def graph_figure(root: Any, out_dir: Path, name: str, caption: str,
+                 focus: Sequence[Any] = (), **options: Any) -> Figure:
+    """Draw the graph behind `root` with minigrad.viz, save it as SVG under out_dir, and
+    return it as a Figure that the report shows in the viewer, opening on `focus` (nodes;
+    by default the root)."""
     from minigrad import viz
 
-    dot = viz.draw(root, **options)
-    return save_svg(dot.pipe(format="svg"), out_dir, name)
+    dot = viz.draw(root, focus=focus, **options)
+    return Figure(save_svg(dot.pipe(format="svg"), out_dir, name), caption, dot.focus)
 
 
 def finite_difference_values(loss_fn: Callable[[Sequence[float]], float],
@@ -452,18 +526,21 @@ def hidden_with_batch_stats(model: Any, X: np.ndarray) -> tuple[list, list]:
     A look at what training mode computes, without changing the model: the running
     statistics (and their counters) are put back afterwards and no graph is recorded.
     """
-    saved = [(b, np.array(b.data if isinstance(b, mg.Tensor) else b, copy=True))
-             for _, b in model.named_buffers()]
+    state = get_state(model)
     was_training = model.training
     model.train()
     try:
         with mg.no_grad():
             _, zs, us = model.forward_with_hidden(to_tensor(X))
     finally:
-        for buf, value in saved:
-            if isinstance(buf, mg.Tensor):
-                buf.data[...] = value
-            else:
-                buf[...] = value
+        set_state(model, state)
         model.train(was_training)
-    return [z.data for z in zs], [u.data for u in us]
+    return [np.asarray(z) for z in zs], [np.asarray(u) for u in us]
+
+
+def hidden_in_eval_mode(model: Any, X: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """The logits and the hidden layers' (z, u) for X in eval mode: batch norm with its
+    running statistics, so each example's values depend on that example alone."""
+    with eval_mode(model):
+        logits, zs, us = model.forward_with_hidden(to_tensor(X))
+    return np.asarray(logits), [np.asarray(z) for z in zs], [np.asarray(u) for u in us]

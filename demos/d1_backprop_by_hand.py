@@ -17,7 +17,7 @@ import numpy as np
 
 import minigrad as mg
 
-from .common import Figure, Section, Table, draw_graph, esc, finite_difference_values, save_text
+from .common import Section, Table, esc, finite_difference_values, graph_figure, save_text
 from .steppers import stepper_html, stepper_text
 
 # ------------------------------------------------------------------ the two functions
@@ -106,7 +106,7 @@ def check_graph(name: str, fn: Callable[..., mg.Value], tensor_fn: Callable[...,
     rows = []
     worst_fd = worst_hand = worst_tensor = 0.0
     for i, (k, leaf) in enumerate(leaves.items()):
-        t_grad = float(tensors[i].grad)
+        t_grad = float(np.asarray(tensors[i].grad))
         rows.append([k, leaf.data, leaf.grad, hand[k], fd[i], t_grad])
         worst_fd = max(worst_fd, abs(leaf.grad - fd[i]))
         worst_hand = max(worst_hand, abs(leaf.grad - hand[k]))
@@ -140,9 +140,10 @@ def run(quick: bool, out_dir: Path, seed: int) -> Section:
         root, rows, nums = check_graph(name, fn, tfn, hand, point)
         numbers.update(nums)
         tables.append(Table(f"Gradients of {title}", header, rows))
-        svg = draw_graph(root, out_dir, f"d1_{name}_graph")
-        figures.append(Figure(svg, f"The graph of {title} after backward: each box shows the "
-                                   "value (data) and d(output)/d(box) (grad)."))
+        figures.append(graph_figure(root, out_dir, f"d1_{name}_graph",
+                                    f"The graph of {title} after backward: each box shows "
+                                    "its name, its value (data) and d(output)/d(box) (grad); "
+                                    "the ovals are the operations."))
         # a fresh graph for the steppers: they replay backward from the start
         text, n_steps = stepper_text(fn(*_leaves(point).values()))
         steps_text.append(f"### {title}\n\n{text}")

@@ -3,14 +3,16 @@ norm pins the mean and variance of each hidden unit's input.
 
 After Ioffe and Szegedy (2015), figure 1: a network with 3 hidden layers of 100 sigmoid units,
 weights drawn from a small Gaussian, trained with SGD on mini-batches of 60, with and without
-batch norm before each sigmoid. Here on the 8x8 digits instead of MNIST. We record:
+batch norm before each sigmoid. Here on the 8x8 digits instead of MNIST.
 
-* test accuracy during training, over 3 seeds;
-* the 15th, 50th and 85th percentiles of one unit's input to its sigmoid in the last hidden
-  layer, over a fixed probe set, during training;
-* a scatter of two units of z[2] (the second hidden layer's input to the sigmoid) at several
-  steps, and the drift of their mean and variance;
-* a learning-rate sweep: where the plain network struggles and the batch-norm one does not.
+* A learning-rate sweep picks each network's own best rate (lowest training loss after a short
+  run, on seeds of its own); both networks are then trained on 10 paired seeds at their best
+  rates, and again at one fixed rate for both (the second panel).
+* Test accuracy during training, and the step at which it first reaches 90%, with intervals.
+* The inputs to the sigmoids of the last hidden layer on the test images during training: the
+  batch-norm network is probed in eval mode (with its running statistics), so its mean and
+  variance are measured, not pinned by construction. Percentiles of one unit (figure 1b, c),
+  a scatter of two units of z[2], and the drift of every unit's mean and spread.
 """
 
 from __future__ import annotations
@@ -27,27 +29,38 @@ from .common import (
     Table,
     accuracy,
     digits_split,
-    hidden_with_batch_stats,
+    error_bars,
+    hidden_in_eval_mode,
     make_mlp,
     new_figure,
+    plot_band,
     save_figure,
+    seed_list,
     smooth,
     train_classifier,
 )
+from .parallel import Task, run_all
+from .stats import RATIO_FACTOR, Verdict, mean_ci, paired_diff
 
 SIZES = [64, 100, 100, 100, 10]
 INIT_STD = 0.1
 BATCH = 60
+FIXED_LR = 0.5
+TARGET_ACC = 0.9
 UNIT = 0                      # the unit of the last hidden layer whose percentiles we follow
 PAIR = (0, 1)                 # the two units of z[2] in the scatter
+NAMES = {"plain": "without batch norm", "BN": "with batch norm"}
+COLORS = {"plain": "C0", "BN": "C3"}
 
 
-def train_and_probe(batchnorm: bool, X: np.ndarray, y: np.ndarray, Xte: np.ndarray,
-                    yte: np.ndarray, steps: int, lr: float, seed: int, probe_every: int,
-                    scatter_steps: list[int], detailed: bool) -> dict[str, Any]:
-    """One training run; every `probe_every` steps record test accuracy and (if `detailed`)
-    the inputs to the sigmoids on the probe set (the test set, normalised with its own batch
-    statistics for the batch-norm network)."""
+def train_run(batchnorm: bool, lr: float, steps: int, seed: int, probe_every: int,
+              data_seed: int, scatter_steps: tuple[int, ...] = (),
+              detailed: bool = True) -> dict[str, Any]:
+    """One training run (initial weights from `seed`, batches from `seed` + 100); every
+    `probe_every` steps the test accuracy and, if `detailed`, the inputs to the last hidden
+    layer's sigmoids over the test images in eval mode (batch norm with its running
+    statistics): one unit's 15/50/85th percentiles and every unit's mean and std."""
+    Xtr, Xte, ytr, yte = digits_split(data_seed)
     model = make_mlp(SIZES, activation="sigmoid", batchnorm=batchnorm, seed=seed,
                      init_std=INIT_STD)
     rec: dict[str, Any] = {"step": [], "acc": [], "pct": [], "z_mean": [], "z_std": [],
@@ -55,10 +68,11 @@ def train_and_probe(batchnorm: bool, X: np.ndarray, y: np.ndarray, Xte: np.ndarr
 
     def probe(step: int) -> None:
         rec["step"].append(step)
-        rec["acc"].append(accuracy(model, Xte, yte))
         if not detailed and step not in scatter_steps:
+            rec["acc"].append(accuracy(model, Xte, yte))
             return
-        zs, _ = hidden_with_batch_stats(model, Xte)
+        logits, zs, _ = hidden_in_eval_mode(model, Xte)
+        rec["acc"].append(float(np.mean(logits.argmax(1) == yte)))
         last = zs[-1]
         rec["pct"].append(np.percentile(last[:, UNIT], [15, 50, 85]))
         rec["z_mean"].append(last.mean(0))
@@ -66,150 +80,184 @@ def train_and_probe(batchnorm: bool, X: np.ndarray, y: np.ndarray, Xte: np.ndarr
         if step in scatter_steps:
             rec["scatter"][step] = np.array(zs[1][:, list(PAIR)], copy=True)
 
-    name = "BN" if batchnorm else "plain"
-    hist = train_classifier(model, X, y, steps=steps, batch_size=BATCH, lr=lr, seed=seed + 100,
-                            label=f"d5 {name}, lr {lr:g}, seed {seed}",
-                            every=probe_every, callback=probe)
-    rec["loss"] = hist["loss"]
-    for k in ("pct", "z_mean", "z_std"):
+    hist = train_classifier(model, Xtr, ytr, steps=steps, batch_size=BATCH, lr=lr,
+                            seed=seed + 100, label="d5", every=probe_every, callback=probe)
+    rec["loss"] = np.asarray(hist["loss"], dtype=float)
+    for k in ("step", "acc", "pct", "z_mean", "z_std"):
         rec[k] = np.array(rec[k])
     return rec
 
 
-def drift(rec: dict[str, Any], frm: int) -> tuple[float, float]:
-    """Mean over the last hidden layer's units of |mean(end) - mean(frm)| and of
-    |log(std(end) / std(frm))|, with frm an index into the probes."""
+def drift(rec: dict[str, Any]) -> tuple[float, float]:
+    """Over the second half of training, the mean over the last hidden layer's units of
+    |mean(end) - mean(middle)| and of |log(std(end) / std(middle))|."""
     m, s = rec["z_mean"], rec["z_std"]
-    return (float(np.mean(np.abs(m[-1] - m[frm]))),
-            float(np.mean(np.abs(np.log(s[-1] / s[frm])))))
+    mid = len(m) // 2
+    return (float(np.mean(np.abs(m[-1] - m[mid]))),
+            float(np.mean(np.abs(np.log(s[-1] / s[mid])))))
+
+
+def steps_to(rec: dict[str, Any], target: float, censor: int) -> tuple[float, bool]:
+    """The first probed step with test accuracy >= target, or `censor` (and False) if the run
+    never got there."""
+    hit = np.flatnonzero(rec["acc"] >= target)
+    return (float(rec["step"][hit[0]]), True) if hit.size else (float(censor), False)
+
+
+def final_loss(rec: dict[str, Any]) -> float:
+    """Mean training loss over the last 10% of the steps (inf if the run diverged)."""
+    loss = rec["loss"]
+    tail = loss[-max(len(loss) // 10, 1):]
+    return float(np.mean(tail)) if np.all(np.isfinite(tail)) else float("inf")
 
 
 def run(quick: bool, out_dir: Path, seed: int) -> Section:
-    """Plain vs batch-norm sigmoid networks on the digits: accuracy and hidden drift."""
-
+    """Plain vs batch-norm sigmoid networks on the digits: speed at each one's best rate and
+    at one fixed rate, and the drift of the hidden distributions."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    Xtr, Xte, ytr, yte = digits_split(seed)
-    steps = 300 if quick else 2000
-    lr = 0.5
-    probe_every = 20 if quick else 50
-    seeds = [seed, seed + 1, seed + 2]
+    steps = 300 if quick else 500
+    probe_every = 20 if quick else 25
+    seeds = seed_list(seed, quick)
+    sweep_seeds = seed_list(seed + 500, quick)
+    sweep_lrs = [0.1, 1.0, 10.0] if quick else [0.1, 0.3, 1.0, 3.0, 10.0]
+    sweep_steps = 100
     # scatter at probe steps: the start, early, a little later, the end
-    scatter_steps = sorted({0, probe_every, max(round(steps / 8 / probe_every), 2) * probe_every,
-                            steps})
-    sweep_lrs = [0.1, 0.5, 20.0] if quick else [0.1, 0.5, 2.0, 5.0, 20.0]
-    sweep_steps = 150 if quick else 1000
+    scatter_steps = tuple(sorted({0, probe_every,
+                                  max(round(steps / 8 / probe_every), 2) * probe_every,
+                                  steps}))
 
-    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "BN": []}
-    for s in seeds:
-        for name in ("plain", "BN"):
-            runs[name].append(train_and_probe(name == "BN", Xtr, ytr, Xte, yte, steps, lr, s,
-                                              probe_every, scatter_steps,
-                                              detailed=(s == seeds[0])))
-    sweep: dict[str, list[float]] = {"plain": [], "BN": []}
-    for lr_s in sweep_lrs:
-        for name in ("plain", "BN"):
-            r = train_and_probe(name == "BN", Xtr, ytr, Xte, yte, sweep_steps, lr_s, seed,
-                                sweep_steps, [], detailed=False)
-            sweep[name].append(r["acc"][-1])
+    # 1. the sweep: each network's best rate, on seeds of its own
+    tasks = [Task(f"sweep {name}, lr {lr:g}, seed {s}, {sweep_steps} steps", train_run,
+                  (name == "BN", lr, sweep_steps, s, sweep_steps, seed, (), False),
+                  cost=2.0 if name == "BN" else 1.0)
+             for name in ("plain", "BN") for lr in sweep_lrs for s in sweep_seeds]
+    out = iter(run_all(tasks, "d5 sweep"))
+    sweep = {name: {lr: [next(out) for _ in sweep_seeds] for lr in sweep_lrs}
+             for name in ("plain", "BN")}
+    sweep_loss = {name: [np.array([final_loss(r) for r in sweep[name][lr]])
+                         for lr in sweep_lrs] for name in sweep}
+    best_lr = {}
+    for name in sweep:
+        means = [float(np.mean(v)) if np.all(np.isfinite(v)) else float("inf")
+                 for v in sweep_loss[name]]
+        best_lr[name] = sweep_lrs[int(np.argmin(means))]
 
+    # 2. the main runs: both networks at their best rates and at the fixed rate
+    settings_run = sorted({(name, best_lr[name]) for name in best_lr}
+                          | {(name, FIXED_LR) for name in best_lr})
+    tasks = [Task(f"{name}, lr {lr:g}, seed {s}, {steps} steps", train_run,
+                  (name == "BN", lr, steps, s, probe_every, seed,
+                   scatter_steps if s == seeds[0] else (), True),
+                  cost=2.0 if name == "BN" else 1.0)
+             for name, lr in settings_run for s in seeds]
+    out = iter(run_all(tasks, "d5 train"))
+    runs = {key: [next(out) for _ in seeds] for key in settings_run}
+
+    steps_axis = runs[settings_run[0]][0]["step"]
+    early = int(np.searchsorted(steps_axis, steps // 5))     # the probe at 20% of training
     numbers: dict[str, Any] = {}
-    steps_axis = np.array(runs["plain"][0]["step"])
-    early = int(np.searchsorted(steps_axis, steps // 5))   # the probe at 20% of training
+    rows = []
+    to90: dict[tuple[str, float], np.ndarray] = {}
+    for key in settings_run:
+        name, lr = key
+        accs = np.array([r["acc"] for r in runs[key]])
+        reach = [steps_to(r, TARGET_ACC, steps + probe_every) for r in runs[key]]
+        to90[key] = np.array([s for s, _ in reach])
+        missed = sum(not ok for _, ok in reach)
+        tag = f"{name}, lr {lr:g}"
+        est_early = mean_ci(accs[:, early])
+        est_end = mean_ci(accs[:, -1])
+        est_90 = mean_ci(to90[key])
+        est_loss = mean_ci([final_loss(r) for r in runs[key]])
+        numbers[f"{tag}: test accuracy at step {steps_axis[early]}"] = est_early
+        numbers[f"{tag}: test accuracy at step {steps}"] = est_end
+        numbers[f"{tag}: first probed step with test accuracy >= 90%"] = est_90
+        numbers[f"{tag}: seeds that never reached 90% (counted as {steps + probe_every})"] = (
+            missed)
+        numbers[f"{tag}: training loss, last 10% of steps"] = est_loss
+        rows.append([NAMES[name], lr, "best" if lr == best_lr[name] else "fixed",
+                     est_early, est_end, est_90, missed, est_loss])
     for name in ("plain", "BN"):
-        accs = np.array([r["acc"] for r in runs[name]])
-        losses = np.array([np.mean(r["loss"][-max(steps // 10, 1):]) for r in runs[name]])
-        numbers[f"{name}: test accuracy at step {steps_axis[early]} (mean of 3 seeds)"] = float(
-            accs[:, early].mean())
-        numbers[f"{name}: test accuracy at step {steps} (mean of 3 seeds)"] = float(
-            accs[:, -1].mean())
-        numbers[f"{name}: test accuracy at step {steps}, min..max over seeds"] = (
-            f"{accs[:, -1].min():.3f}..{accs[:, -1].max():.3f}")
-        numbers[f"{name}: training loss, last 10% of steps (mean of 3 seeds)"] = float(
-            losses.mean())
-        first = np.argmax(accs >= 0.9, axis=1).astype(float)
-        first[~(accs >= 0.9).any(axis=1)] = np.nan
-        numbers[f"{name}: first probed step with test accuracy >= 90% (mean of 3 seeds)"] = (
-            float(np.mean(steps_axis[first.astype(int)])) if not np.isnan(first).any()
-            else "not reached by every seed")
+        numbers[f"{name}: best learning rate from the sweep"] = best_lr[name]
+
+    fixed = {name: runs[(name, FIXED_LR)] for name in ("plain", "BN")}
+    best = {name: runs[(name, best_lr[name])] for name in ("plain", "BN")}
+    d_mean = {n: np.array([drift(r)[0] for r in fixed[n]]) for n in fixed}
+    d_std = {n: np.array([drift(r)[1] for r in fixed[n]]) for n in fixed}
     for name in ("plain", "BN"):
-        rec = runs[name][0]
-        dm, ds = drift(rec, 0)
-        dm2, ds2 = drift(rec, len(rec["step"]) // 2)
-        numbers[f"{name}: last hidden layer, mean |shift of unit mean|, whole run"] = dm
-        numbers[f"{name}: last hidden layer, mean |log std ratio|, whole run"] = ds
-        numbers[f"{name}: last hidden layer, mean |shift of unit mean|, second half"] = dm2
-        numbers[f"{name}: last hidden layer, mean |log std ratio|, second half"] = ds2
-        p = rec["pct"]
-        numbers[f"{name}: unit {UNIT} 15/50/85th percentiles at start"] = [round(float(v), 3)
-                                                                           for v in p[0]]
-        numbers[f"{name}: unit {UNIT} 15/50/85th percentiles at end"] = [round(float(v), 3)
-                                                                         for v in p[-1]]
-    for i, lr_s in enumerate(sweep_lrs):
-        for name in ("plain", "BN"):
-            numbers[f"lr sweep: {name}, lr {lr_s:g}, test accuracy after {sweep_steps} steps"] = (
-                sweep[name][i])
+        numbers[f"{name}, lr {FIXED_LR:g}: last hidden layer, mean |shift of unit mean|, "
+                "second half"] = mean_ci(d_mean[name])
+        numbers[f"{name}, lr {FIXED_LR:g}: last hidden layer, mean |log std ratio|, "
+                "second half"] = mean_ci(d_std[name])
+        p = fixed[name][0]["pct"]
+        numbers[f"{name}, lr {FIXED_LR:g}, seed {seeds[0]}: unit {UNIT} 15/50/85th "
+                "percentiles at start"] = [round(float(v), 3) for v in p[0]]
+        numbers[f"{name}, lr {FIXED_LR:g}, seed {seeds[0]}: unit {UNIT} 15/50/85th "
+                "percentiles at end"] = [round(float(v), 3) for v in p[-1]]
+    verdicts = [
+        Verdict.compare("Claim 3: batch norm speeds up learning (each network at its own best "
+                        "rate)", "steps to 90% test accuracy, plain minus batch norm",
+                        to90[("plain", best_lr["plain"])], to90[("BN", best_lr["BN"])], +1,
+                        seeds, meaningful=probe_every),
+        Verdict.compare(f"Claim 3: batch norm speeds up learning (both at lr {FIXED_LR:g})",
+                        "steps to 90% test accuracy, plain minus batch norm",
+                        to90[("plain", FIXED_LR)], to90[("BN", FIXED_LR)], +1, seeds,
+                        meaningful=probe_every),
+        Verdict.compare("Claim 3 (Ioffe and Szegedy, figure 1): with batch norm a hidden "
+                        "unit's input distribution moves less while the network learns",
+                        f"second-half drift of the last hidden layer's unit means, batch norm "
+                        f"/ plain (lr {FIXED_LR:g}, eval-mode probe)", d_mean["BN"],
+                        d_mean["plain"], -1, seeds, ratio=True, meaningful=RATIO_FACTOR),
+        Verdict.compare("... and its spread moves less",
+                        f"second-half drift of the unit standard deviations (|log ratio|), "
+                        f"batch norm / plain (lr {FIXED_LR:g})", d_std["BN"], d_std["plain"],
+                        -1, seeds, ratio=True, meaningful=RATIO_FACTOR),
+    ]
+    speed_best, speed_fixed, ratio_mean, ratio_std = (v.estimate for v in verdicts)
+    acc_best = paired_diff(np.array([r["acc"][early] for r in best["BN"]]),
+                           np.array([r["acc"][early] for r in best["plain"]]))
+    numbers["steps to 90%, plain - BN, each at its best rate"] = speed_best
+    numbers[f"steps to 90%, plain - BN, both at lr {FIXED_LR:g}"] = speed_fixed
+    numbers[f"test accuracy at step {steps_axis[early]}, BN - plain, each at its best rate"] = (
+        acc_best)
+    numbers["second-half drift of unit means, BN / plain (eval-mode probe)"] = ratio_mean
+    numbers["second-half drift of unit stds, BN / plain (eval-mode probe)"] = ratio_std
+    numbers["seeds (paired: the same seed gives both networks their start and batches)"] = seeds
+    numbers["sweep seeds (only to choose the rates)"] = sweep_seeds
 
     scatter_rows = []
     for name in ("plain", "BN"):
-        sc = runs[name][0]["scatter"]
+        sc = fixed[name][0]["scatter"]
         for st in scatter_steps:
             pts = sc[st]
             scatter_rows.append([name, st, *[float(v) for v in pts.mean(0)],
                                  *[float(v) for v in pts.var(0)]])
-    for name in ("plain", "BN"):
-        sc = runs[name][0]["scatter"]
-        a, b = sc[scatter_steps[1]], sc[scatter_steps[-1]]
-        numbers[f"{name}: z[2] pair, |mean change| from step {scatter_steps[1]} to {steps}"] = (
-            float(np.abs(b.mean(0) - a.mean(0)).max()))
-        numbers[f"{name}: z[2] pair, variance ratio from step {scatter_steps[1]} to {steps}"] = (
-            [round(float(v), 3) for v in b.var(0) / a.var(0)])
-
-    figures = _plots(runs, sweep, sweep_lrs, sweep_steps, scatter_steps, steps, lr, out_dir)
+    sweep_rows = []
+    for i, lr in enumerate(sweep_lrs):
+        row: list[Any] = [lr]
+        for name in ("plain", "BN"):
+            v = sweep_loss[name][i]
+            row.append(mean_ci(v) if np.all(np.isfinite(v)) else "diverged")
+            row.append(mean_ci([r["acc"][-1] for r in sweep[name][lr]]))
+        sweep_rows.append(row)
+    figures = _plots(runs, best_lr, sweep_loss, sweep, sweep_lrs, sweep_steps, scatter_steps,
+                     seeds, steps, out_dir)
     tables = [
-        Table(f"z[2] units {PAIR[0]} and {PAIR[1]} on the probe set (seed {seeds[0]})",
+        Table(f"Training at each network's best rate and at lr {FIXED_LR:g} (mean [95% CI] "
+              f"over {len(seeds)} paired seeds)",
+              ["network", "lr", "rate", f"test acc at step {steps_axis[early]}",
+               f"test acc at step {steps}", "steps to 90% test acc", "seeds missing 90%",
+               "training loss (last 10%)"], rows),
+        Table(f"Learning-rate sweep: {sweep_steps} steps, {len(sweep_seeds)} seeds "
+              f"({sweep_seeds[0]}..{sweep_seeds[-1]}); the best rate has the lowest training "
+              "loss", ["learning rate", "plain: training loss", "plain: test acc",
+                       "BN: training loss", "BN: test acc"], sweep_rows),
+        Table(f"z[2] units {PAIR[0]} and {PAIR[1]} on the test images (seed {seeds[0]}, "
+              f"lr {FIXED_LR:g}, eval mode)",
               ["network", "step", f"mean z[2]_{PAIR[0]}", f"mean z[2]_{PAIR[1]}",
                f"var z[2]_{PAIR[0]}", f"var z[2]_{PAIR[1]}"], scatter_rows),
-        Table(f"Learning-rate sweep: test accuracy after {sweep_steps} steps (seed {seed})",
-              ["learning rate", "plain", "batch norm"],
-              [[lr_s, sweep["plain"][i], sweep["BN"][i]] for i, lr_s in enumerate(sweep_lrs)]),
     ]
     n = numbers
-    acc_early = (n[f"plain: test accuracy at step {steps_axis[early]} (mean of 3 seeds)"],
-                 n[f"BN: test accuracy at step {steps_axis[early]} (mean of 3 seeds)"])
-    acc_end = (n[f"plain: test accuracy at step {steps} (mean of 3 seeds)"],
-               n[f"BN: test accuracy at step {steps} (mean of 3 seeds)"])
-    d_plain = n["plain: last hidden layer, mean |shift of unit mean|, second half"]
-    d_bn = n["BN: last hidden layer, mean |shift of unit mean|, second half"]
-    s_plain = n["plain: last hidden layer, mean |log std ratio|, second half"]
-    s_bn = n["BN: last hidden layer, mean |log std ratio|, second half"]
-    if d_bn < d_plain / 3 and s_bn < s_plain / 3:
-        drift_text = ("Without batch norm its median and spread move a lot during training; with "
-                      "batch norm they stay close to where beta and gamma put them.")
-        repro_text = ("Without batch norm the cloud wanders and stretches; with it, it stays "
-                      "centred with a steady spread. This reproduces the measurement of Ioffe "
-                      "and Szegedy.")
-    else:
-        drift_text = ("Here the difference in drift between the two networks is smaller than "
-                      "the claim suggests.")
-        repro_text = ("Our measurement reproduces Ioffe and Szegedy's observation only "
-                      "partly.")
-    bad = [i for i, a in enumerate(sweep["plain"]) if a < 0.5 and sweep["BN"][i] > a + 0.3]
-    if bad:
-        which = ", ".join(f"{sweep_lrs[i]:g} ({sweep['plain'][i]:.0%} against "
-                          f"{sweep['BN'][i]:.0%} with batch norm)" for i in bad)
-        sweep_text = (f"The learning-rate sweep ({sweep_steps} steps) shows the second effect: "
-                      f"the plain network stays below 50% test accuracy at learning rates "
-                      f"{which}; too small a rate is slow for it, too large a rate breaks it, "
-                      f"while batch norm works across the whole range.")
-    else:
-        sweep_text = ("In the learning-rate sweep neither network fails badly at any of the "
-                      "rates we tried.")
-    if acc_early[1] > acc_early[0] + 0.1:
-        speed_text = "With batch norm the network learns much faster"
-    elif acc_early[1] > acc_early[0]:
-        speed_text = "With batch norm the network learns a little faster"
-    else:
-        speed_text = "Here batch norm did not make the network learn faster"
     body = f"""
 <p>Claim 3 says that a hidden layer faces covariate shift too: while layers 1 and 2 learn, the
 distribution of their outputs, the inputs of layer 3, keeps moving, and batch norm pins the
@@ -217,18 +265,33 @@ mean and variance of each unit's input (to 0 and 1, or to the beta and gamma it 
 later layers learn on firmer ground. Ioffe and Szegedy (2015, figure 1) showed this on MNIST
 with a 3-hidden-layer sigmoid network; we repeat their set-up on the 8x8 digits (1347 training
 and 450 test images, standardised pixels): 64-100-100-100-10, sigmoid, weights from
-N(0, {INIT_STD}^2), SGD with mini-batches of {BATCH}, learning rate {lr}, with and without batch
-norm before each sigmoid.</p>
-<p><b>Speed.</b> {speed_text}: at step {steps_axis[early]}
-the mean test accuracy over 3 seeds is {acc_early[1]:.1%} with batch norm and {acc_early[0]:.1%}
-without; at step {steps} it is {acc_end[1]:.1%} and {acc_end[0]:.1%}. {sweep_text}</p>
-<p><b>Hidden distributions.</b> The percentile plot follows the input to the sigmoid of unit
-{UNIT} in the last hidden layer over the test images. {drift_text} Over the second half of
-training the units of that layer moved their mean by {d_plain:.3f} on average without batch
-norm and {d_bn:.3f} with it, and their standard deviation by a factor exp({s_plain:.3f})
-against exp({s_bn:.3f}). The scatter shows a pair of units of the second layer, z[2], at several
-steps (numbers in the table below). {repro_text} Whether this stability is <em>why</em> training
-is faster is a separate question: demo 6 measures it the way Santurkar et al. (2018) did.</p>
+N(0, {INIT_STD}^2), SGD with mini-batches of {BATCH}, with and without batch norm before each
+sigmoid. Every comparison is over {len(seeds)} paired seeds: at a seed both networks start
+from the same weights (batch norm's own parameters aside) and see the same mini-batches.</p>
+<p><b>A fair rate for each.</b> One learning rate rarely suits both networks, so a sweep
+({', '.join(f'{lr:g}' for lr in sweep_lrs)}; {sweep_steps} steps, on {len(sweep_seeds)}
+seeds of its own, so that the choice does not peek at the comparison) picks each network's
+best rate by its training loss: {best_lr['plain']:g} without batch norm and
+{best_lr['BN']:g} with it. The fixed-rate panel keeps both at {FIXED_LR:g}.</p>
+<p><b>Speed.</b> At their best rates, the plain network needs
+{n[f"plain, lr {best_lr['plain']:g}: first probed step with test accuracy >= 90%"]} steps to
+reach 90% test accuracy and the batch-norm network
+{n[f"BN, lr {best_lr['BN']:g}: first probed step with test accuracy >= 90%"]} (means and 95%
+CIs; probes every {probe_every} steps). {verdicts[0].sentence()} At the same rate
+{FIXED_LR:g}: {verdicts[1].sentence()}</p>
+<p><b>Hidden distributions.</b> The batch-norm network is probed in eval mode, with its running
+statistics: in training mode every probe would normalise the test images with their own mean
+and variance, and the measured mean and variance would be pinned by construction. The
+percentile plot follows the input to the sigmoid of unit {UNIT} in the last hidden layer over
+the test images (seed {seeds[0]}); the band plot next to it measures all 100 units on every
+seed. Over the second half of training (lr {FIXED_LR:g}) the units' means moved by
+{n[f"plain, lr {FIXED_LR:g}: last hidden layer, mean |shift of unit mean|, second half"]}
+on average without batch norm and
+{n[f"BN, lr {FIXED_LR:g}: last hidden layer, mean |shift of unit mean|, second half"]} with
+it. {verdicts[2].sentence()} {verdicts[3].sentence()} The scatter shows a pair of units of
+the second layer, z[2], at several steps (numbers in the table below). Whether this stability
+is <em>why</em> training is faster is a separate question: demo 6 measures it the way Santurkar
+et al. (2018) did.</p>
 """
     return Section(
         key="d5",
@@ -241,93 +304,130 @@ is faster is a separate question: demo 6 measures it the way Santurkar et al. (2
                     "statistics; probe set = the 450 test images",
             "network": "64-100-100-100-10, sigmoid, Linear -> [BatchNorm1d] -> Sigmoid, "
                        f"weights N(0, {INIT_STD}^2), biases 0",
-            "training": f"SGD, lr {lr}, batch {BATCH}, {steps} steps, seeds {seeds} (init), "
-                        f"shuffle seed = init seed + 100",
-            "probes": f"every {probe_every} steps; batch-norm network probed with the probe "
-                      "set's own batch statistics (running statistics untouched)",
-            "scatter steps": scatter_steps,
-            "learning-rate sweep": f"lrs {sweep_lrs}, {sweep_steps} steps, seed {seed}",
+            "training": f"SGD, batch {BATCH}, {steps} steps, seeds {seeds} (init), shuffle "
+                        "seed = init seed + 100; rates: best from the sweep and "
+                        f"{FIXED_LR:g}",
+            "probes": f"every {probe_every} steps, in eval mode (batch norm with its running "
+                      "statistics)",
+            "scatter steps": list(scatter_steps),
+            "learning-rate sweep": f"lrs {sweep_lrs}, {sweep_steps} steps, seeds "
+                                   f"{sweep_seeds}; best = lowest mean training loss over "
+                                   "the last 10% of steps",
             "quick": quick,
         },
         tables=tables,
-        summary=(f"test accuracy at step {steps_axis[early]}: BN {acc_early[1]:.1%} vs plain "
-                 f"{acc_early[0]:.1%}; last-layer mean drift (2nd half) BN {d_bn:.3f} vs plain "
-                 f"{d_plain:.3f}"),
+        verdicts=verdicts,
+        summary=(f"steps to 90% test accuracy, plain - BN at their best rates: {speed_best} "
+                 f"({verdicts[0].outcome}); hidden drift BN / plain {ratio_mean} "
+                 f"({verdicts[2].outcome})"),
     )
 
 
-def _plots(runs: dict[str, list[dict[str, Any]]], sweep: dict[str, list[float]],
-           sweep_lrs: list[float], sweep_steps: int, scatter_steps: list[int], steps: int,
-           lr: float, out_dir: Path) -> list[Figure]:
+def _plots(runs: dict[tuple[str, float], list[dict[str, Any]]], best_lr: dict[str, float],
+           sweep_loss: dict[str, list[np.ndarray]], sweep: dict[str, Any],
+           sweep_lrs: list[float], sweep_steps: int, scatter_steps: tuple[int, ...],
+           seeds: list[int], steps: int, out_dir: Path) -> list[Figure]:
     figures = []
-    colors = {"plain": "C0", "BN": "C3"}
-    labels = {"plain": "without batch norm", "BN": "with batch norm"}
-
-    fig, axes = new_figure(2, 1, width=5.4, height=3.9)
-    for name in ("plain", "BN"):
-        for k, r in enumerate(runs[name]):
-            lab = labels[name] if k == 0 else None
-            axes[0, 0].plot(r["step"], r["acc"], color=colors[name], alpha=0.8, label=lab)
-            axes[0, 1].plot(smooth(r["loss"], max(steps // 50, 1)), color=colors[name],
-                            alpha=0.8, label=lab)
-    axes[0, 0].set(title=f"test accuracy (3 seeds each, lr {lr:g})", xlabel="SGD step",
-                   ylabel="accuracy", ylim=(0, 1))
-    axes[0, 1].set(title="training loss (moving average)", xlabel="SGD step",
-                   ylabel="cross-entropy", yscale="log")
-    for ax in axes[0]:
-        ax.legend()
-        ax.grid(alpha=0.3)
+    fig, axes = new_figure(2, 2, width=5.4, height=3.6)
+    for row, which in enumerate(("best", "fixed")):
+        for name in ("plain", "BN"):
+            lr = best_lr[name] if which == "best" else FIXED_LR
+            rs = runs[(name, lr)]
+            plot_band(axes[row, 0], rs[0]["step"], np.array([r["acc"] for r in rs]),
+                      COLORS[name], f"{NAMES[name]}, lr {lr:g}")
+            plot_band(axes[row, 1], np.arange(1, steps + 1),
+                      np.array([smooth(r["loss"], max(steps // 50, 1)) for r in rs]),
+                      COLORS[name], f"{NAMES[name]}, lr {lr:g}")
+        title = "each at its best rate" if which == "best" else f"both at lr {FIXED_LR:g}"
+        axes[row, 0].axhline(TARGET_ACC, color="k", ls=":", lw=1)
+        axes[row, 0].set(title=f"test accuracy, {title}", xlabel="SGD step",
+                         ylabel="accuracy", ylim=(0, 1))
+        axes[row, 1].set(title=f"training loss (moving average), {title}", xlabel="SGD step",
+                         ylabel="cross-entropy", yscale="log")
+        for ax in axes[row]:
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
     figures.append(Figure(save_figure(fig, out_dir, "d5_training_curves"),
-                          "Training the same sigmoid network with and without batch norm "
-                          "(after Ioffe and Szegedy's figure 1a); one line per seed."))
+                          f"Training the same sigmoid network with and without batch norm "
+                          f"(after Ioffe and Szegedy's figure 1a): mean over {len(seeds)} "
+                          f"paired seeds with 95% confidence bands; top, each network at its "
+                          f"best rate from the sweep; bottom, both at {FIXED_LR:g}. Dotted: "
+                          f"90%."))
 
-    fig, axes = new_figure(2, 1, width=5.2, height=3.8)
-    ymin = min(runs[n][0]["pct"].min() for n in runs)
-    ymax = max(runs[n][0]["pct"].max() for n in runs)
+    fixed = {name: runs[(name, FIXED_LR)] for name in ("plain", "BN")}
+    fig, axes = new_figure(3, 1, width=4.6, height=3.7)
+    ymin = min(fixed[n][0]["pct"].min() for n in fixed)
+    ymax = max(fixed[n][0]["pct"].max() for n in fixed)
     for ax, name in zip(axes[0], ("plain", "BN")):
-        r = runs[name][0]
+        r = fixed[name][0]
         p = r["pct"]
-        ax.fill_between(r["step"], p[:, 0], p[:, 2], color=colors[name], alpha=0.2,
+        ax.fill_between(r["step"], p[:, 0], p[:, 2], color=COLORS[name], alpha=0.2,
                         label="15th to 85th percentile")
         for j, q in enumerate((15, 50, 85)):
-            ax.plot(r["step"], p[:, j], color=colors[name], lw=2 if q == 50 else 1,
+            ax.plot(r["step"], p[:, j], color=COLORS[name], lw=2 if q == 50 else 1,
                     label=f"{q}th percentile")
-        ax.set(title=f"{labels[name]}: input to sigmoid, last layer, unit {UNIT}",
-               xlabel="SGD step", ylabel="pre-activation", ylim=(ymin - 0.3, ymax + 0.3))
-        ax.legend(fontsize=8)
+        ax.set(title=f"{NAMES[name]}: unit {UNIT} (seed {seeds[0]})", xlabel="SGD step",
+               ylabel="input to sigmoid, last layer", ylim=(ymin - 0.3, ymax + 0.3))
+        ax.title.set_fontsize(10)
+        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
+    ax = axes[0, 2]
+    for name in ("plain", "BN"):
+        rs = fixed[name]
+        moves = np.array([np.mean(np.abs(np.diff(r["z_mean"], axis=0)), axis=1) for r in rs])
+        plot_band(ax, rs[0]["step"][1:], moves, COLORS[name], NAMES[name])
+    ax.set(title="how far unit means move per probe", xlabel="SGD step",
+           ylabel="mean over units of |change of mean|", yscale="log")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
     figures.append(Figure(save_figure(fig, out_dir, "d5_percentiles"),
-                          "The distribution of one unit's input to its sigmoid over the test "
-                          "images, during training (after Ioffe and Szegedy's figure 1b, c)."))
+                          f"Left and middle: the distribution of one unit's input to its sigmoid "
+                          f"over the test images during training, one seed (after Ioffe and "
+                          f"Szegedy's figure 1b, c); batch norm probed in eval mode. Right: for "
+                          f"all 100 units of the last hidden layer, how far their means move "
+                          f"between probes, mean over {len(seeds)} seeds with 95% bands "
+                          f"(lr {FIXED_LR:g})."))
 
     fig, axes = new_figure(2, 1, width=5.0, height=4.6)
     cmap = colormaps["viridis"]
     for ax, name in zip(axes[0], ("plain", "BN")):
-        sc = runs[name][0]["scatter"]
+        sc = fixed[name][0]["scatter"]
         for k, st in enumerate(scatter_steps):
             pts = sc[st]
-            ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.45,
-                       color=cmap(k / max(len(scatter_steps) - 1, 1)), label=f"step {st}")
-            ax.plot(*pts.mean(0), marker="X", ms=11, mec="k",
-                    color=cmap(k / max(len(scatter_steps) - 1, 1)))
-        ax.set(title=f"{labels[name]}: z[2] unit {PAIR[0]} vs unit {PAIR[1]}",
+            c = cmap(k / max(len(scatter_steps) - 1, 1))
+            ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.45, color=c, label=f"step {st}")
+            ax.plot(*pts.mean(0), marker="X", ms=11, mec="k", color=c)
+        ax.set(title=f"{NAMES[name]}: z[2] unit {PAIR[0]} vs unit {PAIR[1]}",
                xlabel=f"z[2]_{PAIR[0]} (input to sigmoid)",
                ylabel=f"z[2]_{PAIR[1]} (input to sigmoid)")
         ax.legend(fontsize=8, markerscale=2)
         ax.grid(alpha=0.3)
     figures.append(Figure(save_figure(fig, out_dir, "d5_z2_scatter"),
-                          "Two units of the second hidden layer's input to the sigmoid (z[2]) "
-                          "over the test images at several steps (X: the mean)."))
+                          f"Two units of the second hidden layer's input to the sigmoid (z[2]) "
+                          f"over the test images at several steps (X: the mean), seed "
+                          f"{seeds[0]}, lr {FIXED_LR:g}, eval mode."))
 
-    fig, axes = new_figure(1, 1, width=5.6, height=3.8)
-    ax = axes[0, 0]
+    fig, axes = new_figure(2, 1, width=5.0, height=3.8)
     for name in ("plain", "BN"):
-        ax.plot(sweep_lrs, sweep[name], "o-", color=colors[name], label=labels[name])
-    ax.set(xscale="log", xlabel="learning rate (log)", ylabel="test accuracy",
-           title=f"test accuracy after {sweep_steps} steps vs learning rate", ylim=(0, 1))
-    ax.legend()
-    ax.grid(alpha=0.3, which="both")
+        ok = [i for i, v in enumerate(sweep_loss[name]) if np.all(np.isfinite(v))]
+        error_bars(axes[0, 0], [sweep_lrs[i] for i in ok],
+                   [mean_ci(sweep_loss[name][i]) for i in ok], COLORS[name], NAMES[name])
+        error_bars(axes[0, 1], sweep_lrs,
+                   [mean_ci([r["acc"][-1] for r in sweep[name][lr]]) for lr in sweep_lrs],
+                   COLORS[name], NAMES[name])
+        axes[0, 0].axvline(best_lr[name], color=COLORS[name], ls=":", lw=1)
+    n_sweep = len(next(iter(sweep["plain"].values())))
+    axes[0, 0].set(xscale="log", yscale="log", xlabel="learning rate (log)",
+                   ylabel="training loss, last 10% of steps",
+                   title=f"sweep: training loss after {sweep_steps} steps")
+    axes[0, 1].set(xscale="log", xlabel="learning rate (log)", ylabel="test accuracy",
+                   title=f"sweep: test accuracy after {sweep_steps} steps", ylim=(0, 1))
+    for ax in axes[0]:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
     figures.append(Figure(save_figure(fig, out_dir, "d5_lr_sweep"),
-                          "Learning-rate sweep (one seed): batch norm keeps working at rates "
-                          "where the plain network is slow or fails."))
+                          f"The learning-rate sweep: mean and 95% CI over {n_sweep} seeds of "
+                          "its own; dotted lines mark each network's best rate (a missing "
+                          "point: the training loss diverged on some seed)."))
     return figures

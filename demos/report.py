@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.viz import viewer_fragment
+
 from .common import Section, esc, fmt
 
 CSS = """
@@ -26,12 +28,14 @@ th { background: #f6f8fa; }
 td.num { font-family: ui-monospace, Menlo, Consolas, monospace; text-align: right; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; border: 1px solid #eaeef2; }
-figure .scroll { overflow: auto; max-height: 640px; border: 1px solid #eaeef2; }
-figure .scroll img { max-width: none; border: none; }
 figcaption { color: #57606a; font-size: 0.9em; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .summary { background: #fff8c5; padding: 0.5em 0.8em; border-left: 4px solid #d4a72c; }
 .settings td { font-size: 0.9em; }
+table.verdicts td.outcome { font-weight: 600; white-space: nowrap; }
+td.supported { background: #dafbe1; }
+td.not-supported { background: #ffebe9; }
+td.cannot-tell { background: #fff8c5; }
 nav ol { columns: 2; }
 """
 
@@ -51,16 +55,44 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") 
     return f"<table{cls_attr}><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def section_html(s: Section) -> str:
+def verdicts_html(s: Section) -> str:
+    """The section's verdicts: the claim, the measured effect with its 95% interval, the
+    seeds, the smallest effect the set-up detects, and the outcome."""
+    if not s.verdicts:
+        return ""
+    rows = []
+    for v in s.verdicts:
+        e = v.estimate
+        cls = {"supported": "supported", "not supported": "not-supported"}.get(
+            v.outcome, "cannot-tell")
+        pairing = "paired" if v.paired else "unpaired"
+        rows.append(
+            f"<tr><td>{esc(v.claim)}</td><td>{esc(v.quantity)}</td>"
+            f'<td class="num">{esc(str(e))}</td>'
+            f"<td>{e.n} {pairing} ({esc(e.method)})</td>"
+            f'<td class="num">{esc(v.detectable_text())}</td>'
+            f'<td class="num">{esc(v.meaningful_text())}</td>'
+            f'<td class="outcome {cls}">{esc(v.outcome)}</td></tr>')
+    head = ("<tr><th>claim</th><th>measured</th><th>estimate [95% CI]</th><th>seeds</th>"
+            "<th>smallest detectable effect (80% power)</th><th>smallest effect that matters"
+            "</th><th>verdict</th></tr>")
+    return ('<h3>Verdicts</h3><table class="verdicts">' + head + "".join(rows) + "</table>")
+
+
+def section_html(s: Section, out_dir: Path | None = None) -> str:
     parts = [f'<section id="{esc(s.key)}">', f"<h2>{esc(s.key)}. {esc(s.title)}</h2>"]
     if s.summary:
         parts.append(f'<p class="summary">{esc(s.summary)}</p>')
+    parts.append(verdicts_html(s))
     parts.append(s.html)
-    for f in s.figures:
+    for k, f in enumerate(s.figures):
         src = esc(f.path.as_posix())
-        img = f'<a href="{src}"><img src="{src}" alt="{esc(f.caption)}"></a>'
-        if f.path.suffix == ".svg":       # graphs: natural size, scroll to see all of it
-            img = f'<div class="scroll">{img}</div>'
+        if f.path.suffix == ".svg" and out_dir is not None:
+            # graphs: inline, in the pan/zoom viewer, readable on the part that matters
+            svg = (out_dir / f.path).read_text(encoding="utf-8")
+            img = viewer_fragment(svg, focus=f.focus, uid=f"{s.key}-g{k}")
+        else:
+            img = f'<a href="{src}"><img src="{src}" alt="{esc(f.caption)}"></a>'
         parts.append(f"<figure>{img}<figcaption>{esc(f.caption)} "
                      f'(<a href="{src}">open alone</a>)</figcaption></figure>')
     if s.links:
@@ -88,7 +120,7 @@ def write_report(sections: Sequence[Section], out_dir: Path, meta: dict[str, Any
     meta.setdefault("python", platform.python_version())
     meta.setdefault("numpy", np.__version__)
     meta_rows = _table(["run", "value"], list(meta.items()), "settings")
-    body = "\n".join(section_html(s) for s in sections)
+    body = "\n".join(section_html(s, out_dir) for s in sections)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -101,6 +133,16 @@ makes it visible with minigrad (an autograd engine written from scratch on numpy
 what came out, including where the measurement does not support the claim. Every number comes
 with the seed and the settings that made it; rerun <code>python -m demos</code> to get the same
 numbers again.</p>
+<p><b>How to read the numbers.</b> Every comparison runs both variants on the same seeds
+(the same initial weights and the same mini-batches; 10 seeds in a full run, 3 with
+<code>--quick</code>) and works on the per-seed differences (or ratios, on a log scale).
+A number written <code>m [lo, hi]</code> is a mean with its 95% confidence interval (Student's
+t over the seeds); curves carry 95% bands. Each claim gets a verdict from its interval:
+<i>supported</i> when the whole interval lies on the side the claim predicts, <i>not
+supported</i> when it lies on the other side or rules out every effect as large as the smallest
+one that matters (one percentage point of accuracy, a factor of 1.1 for a ratio, one probe
+interval for a step count), and <i>this set-up cannot tell</i> otherwise. Each verdict also
+states the smallest effect the set-up could have detected (80% power at the 5% level).</p>
 <p>Papers cited: S. Ioffe and C. Szegedy, <i>Batch Normalization: Accelerating Deep Network
 Training by Reducing Internal Covariate Shift</i>, ICML 2015 (arXiv:1502.03167); S. Santurkar,
 D. Tsipras, A. Ilyas and A. Madry, <i>How Does Batch Normalization Help Optimization?</i>,

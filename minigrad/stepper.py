@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _leaf(root: Value, name: str) -> Value | None:
     """The variable leaf labelled `name` (None if the expression does not use it)."""
-    from .viz.draw import walk
+    from .viz.names import walk
 
     for node in walk(root):
         if not node.op and node.label == name:

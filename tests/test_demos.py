@@ -1,17 +1,21 @@
 """The demos: `python -m demos --quick` runs once (module fixture, in a subprocess, as a person
-would run it), then each test checks one claim's numbers from out/numbers.json, with a margin,
-on the fixed default seed. The full run is marked slow.
+would run it), then each test checks one part from out/numbers.json: that every verdict's
+inputs are there (an interval computed from the per-seed numbers, the seeds paired, the
+sample count), the claims' directions where the quick run is decisive, and the runner's
+progress output. The full run is marked slow.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -19,6 +23,8 @@ pytest.importorskip("sklearn")
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [f"d{i}" for i in range(1, 9)]
+OUTCOMES = {"supported", "not supported", "this set-up cannot tell"}
+QUICK_SEEDS = 3
 
 
 def _run_demos(out: Path, *args: str, timeout: int) -> subprocess.CompletedProcess:
@@ -39,15 +45,31 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"proc": proc, "out": out, "data": data}
 
 
-def _numbers(quick: dict, key: str) -> dict:
+def _section(quick: dict, key: str) -> dict:
     assert quick["data"] is not None, quick["proc"].stderr[-3000:]
-    return quick["data"]["sections"][key]["numbers"]
+    return quick["data"]["sections"][key]
 
 
-def _find(numbers: dict, pattern: str) -> float:
+def _numbers(quick: dict, key: str) -> dict:
+    return _section(quick, key)["numbers"]
+
+
+def _v(x):
+    """The value of a number or of an estimate ({"value", "lo", "hi", ...})."""
+    return x["value"] if isinstance(x, dict) else x
+
+
+def _find(numbers: dict, pattern: str):
     """The one number whose name matches `pattern` (a regex)."""
     hits = [v for k, v in numbers.items() if re.search(pattern, k)]
     assert len(hits) == 1, f"{pattern!r} matched {len(hits)} names: {sorted(numbers)}"
+    return hits[0]
+
+
+def _verdict(quick: dict, key: str, pattern: str) -> dict:
+    hits = [v for v in _section(quick, key)["verdicts"]
+            if re.search(pattern, v["claim"] + " | " + v["quantity"])]
+    assert len(hits) == 1, f"{pattern!r} matched {len(hits)} verdicts"
     return hits[0]
 
 
@@ -59,15 +81,24 @@ def test_quick_run_exits_zero(quick: dict) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
-def test_terminal_shows_numbers_and_progress(quick: dict) -> None:
+def test_terminal_shows_numbers_verdicts_and_progress(quick: dict) -> None:
     out, err = quick["proc"].stdout, quick["proc"].stderr
     for key in SECTIONS:
         assert f"== {key}:" in out
-    assert "measured:" in out and "settings:" in out
-    assert re.search(r"\[#+\.*\]\s+\d+/\d+", err), "no progress bar on stderr"
+    assert "measured:" in out and "settings:" in out and "verdicts (95%" in out
+    # which demo, then one line per finished run: a bar, the count, the variant, the seed,
+    # the number of steps and the time
+    for n in range(1, 9):
+        assert re.search(rf"\[demo {n}: {n} of 8\]", err), f"no progress header for demo {n}"
+    runs = re.findall(r"\[#*\.*\]\s+(\d+)/(\d+) (.*seed \d+.*\d+ steps.*): \d+\.\d s", err)
+    assert len(runs) >= 30, err[-2000:]
+    demos_seen = set(re.findall(r"^  (d\d) ", err, re.M))
+    assert {"d2", "d3", "d4", "d5", "d6", "d7", "d8"} <= demos_seen
+    meta = quick["data"]["meta"]
+    assert meta["worker processes"] >= 1
 
 
-def test_report_has_every_section(quick: dict) -> None:
+def test_report_has_every_section_and_verdict_table(quick: dict) -> None:
     page = (quick["out"] / "index.html").read_text(encoding="utf-8")
     for key in SECTIONS:
         assert f'<section id="{key}">' in page
@@ -76,6 +107,8 @@ def test_report_has_every_section(quick: dict) -> None:
         assert section["numbers"], f"{key} measured nothing"
         assert "quick" in section["settings"]
     assert "FAILED" not in page
+    assert page.count('<table class="verdicts">') == 7            # d2 .. d8
+    assert "95% confidence interval" in page
     # self-contained: no scripts, styles or images from elsewhere
     assert not re.search(r"""(src|href)=["']https?://""", page)
 
@@ -115,6 +148,74 @@ def test_parse_only() -> None:
         parse_only("9")
 
 
+def test_the_numbers_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
+    one = _run_demos(tmp_path / "one", "--quick", "--only", "4", "--jobs", "1", timeout=300)
+    two = _run_demos(tmp_path / "two", "--quick", "--only", "4", "--jobs", "2", timeout=300)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr[-2000:] + two.stderr[-2000:]
+    a = json.loads((tmp_path / "one" / "numbers.json").read_text())["sections"]["d4"]
+    b = json.loads((tmp_path / "two" / "numbers.json").read_text())["sections"]["d4"]
+    assert a["numbers"] == b["numbers"] and a["verdicts"] == b["verdicts"]
+
+
+# ---------------------------------------------------------------------------- the verdicts
+
+
+def _t975(df: int) -> float:
+    from demos.stats import t_ppf
+
+    return t_ppf(0.975, df)
+
+
+def test_every_verdict_has_its_interval_seeds_and_samples(quick: dict) -> None:
+    """Recompute every verdict's interval from the per-seed numbers it carries."""
+    for key in SECTIONS[1:]:
+        verdicts = _section(quick, key)["verdicts"]
+        assert verdicts, f"{key} has no verdict"
+        for v in verdicts:
+            e, samples = v["estimate"], v["samples"]
+            assert v["outcome"] in OUTCOMES
+            assert e["level"] == 0.95 and e["n"] == len(v["seeds"]) >= QUICK_SEEDS
+            assert len(set(v["seeds"])) == len(v["seeds"])
+            assert math.isfinite(e["lo"]) and math.isfinite(e["hi"])
+            assert e["lo"] <= e["value"] <= e["hi"]
+            assert v["smallest detectable effect"] >= 0
+            if v["paired"]:
+                a, b = np.array(samples["a"]), np.array(samples["b"])
+                assert len(a) == len(b) == e["n"]
+                d = np.log(a / b) if e["method"] == "paired log-ratio t" else a - b
+            else:
+                d = np.array(samples["x"])
+                assert len(d) == e["n"]
+            half = _t975(len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+            lo, hi, mid = d.mean() - half, d.mean() + half, d.mean()
+            if e["method"] == "paired log-ratio t":
+                lo, hi, mid = math.exp(lo), math.exp(hi), math.exp(mid)
+            assert e["value"] == pytest.approx(mid, rel=1e-9, abs=1e-12), (key, v["quantity"])
+            assert e["lo"] == pytest.approx(lo, rel=1e-9, abs=1e-12)
+            assert e["hi"] == pytest.approx(hi, rel=1e-9, abs=1e-12)
+
+
+def test_comparisons_are_paired_on_the_same_seeds(quick: dict) -> None:
+    for key in ("d2", "d4", "d5", "d6", "d8"):
+        n = _numbers(quick, key)
+        seeds = _find(n, r"(^|: )seeds \(")
+        assert len(seeds) == QUICK_SEEDS
+        for v in _section(quick, key)["verdicts"]:
+            assert v["seeds"] == seeds, (key, v["quantity"])
+    # a verdict on two variants is paired (one number per seed for each), everywhere
+    for key in SECTIONS[1:]:
+        for v in _section(quick, key)["verdicts"]:
+            assert v["paired"] == ("a" in v["samples"]), (key, v["quantity"])
+    for key in ("d2", "d4", "d5", "d6"):
+        assert all(v["paired"] for v in _section(quick, key)["verdicts"])
+
+
+def test_settings_say_which_seeds(quick: dict) -> None:
+    for key in SECTIONS[1:]:
+        text = json.dumps(_section(quick, key)["settings"])
+        assert "seed" in text
+
+
 # ---------------------------------------------------------------------------- the claims
 
 
@@ -138,96 +239,104 @@ def test_d2_batchnorm_gradient_and_detached_statistics(quick: dict) -> None:
     assert n["max |dx| of sum(xhat), statistics detached"] > 0.1
     assert n["||dx mean+var detached - dx|| / ||dx||"] > 0.1
     # the pre-BN bias never moves with the true gradient, drifts with mu detached
-    assert n["training, true gradient: |b - b(0)| at end"] < 1e-12
-    assert n["training, mean detached: |b - b(0)| at end"] > 1.0
-    assert (n["training, mean+var detached: |W| at end"]
-            > n["training, true gradient: |W| at end"] + 1.0)
-    # and training is worse: the loss ends at least 20% higher
-    assert n["training: loss ratio (mean+var detached / true gradient)"] > 1.2
+    assert n["training, true gradient: max over seeds of |b - b(0)| at end"] < 1e-12
+    assert _v(n["training, mean detached: |b - b(0)| at end"]) > 1.0
+    for claim in ("drift", "weights grow", "training worse"):
+        assert _verdict(quick, "d2", claim)["outcome"] == "supported"
+    ratio = _verdict(quick, "d2", "training worse")
+    assert ratio["estimate"]["method"] == "paired log-ratio t" and ratio["null"] == 1.0
 
 
 def test_d3_standardised_inputs_train_faster(quick: dict) -> None:
     n = _numbers(quick, "d3")
-    std_steps = n["standardised: steps to loss <= 0.01"]
-    assert isinstance(std_steps, int) and std_steps <= 20
-    assert str(n["raw: steps to loss <= 0.01"]).startswith("not reached")
-    assert n["raw: steps to target, extrapolated from lambda_min"] > 1e5
-    ratio = (n["standardised: largest stable learning rate"]
-             / n["raw: largest stable learning rate"])
-    assert ratio > 1e4
+    assert _v(n["standardised: steps to loss <= 0.01, measured"]) <= 20
+    assert n["raw: seeds that reached loss <= 0.01 within 2000 steps"] == "0 of 3"
+    assert _v(n["raw: log10 steps to loss <= 0.01 (measured or extrapolated)"]) > 5
+    assert n["largest stable learning rate, standardised / raw"]["lo"] > 1e4
     for name in ("raw", "standardised"):   # the search finds the theoretical edge 2/lambda
-        edge = n[f"{name}: largest stable learning rate"]
-        assert edge == pytest.approx(n[f"{name}: 2 / largest Hessian eigenvalue (theory)"],
-                                     rel=0.1)
+        assert n[f"{name}: |largest stable lr / (2 / lambda_max) - 1|, worst seed"] < 0.1
+    for v in _section(quick, "d3")["verdicts"]:
+        assert v["outcome"] == "supported"
 
 
 def test_d4_covariate_shift_hurts_accuracy(quick: dict) -> None:
     n = _numbers(quick, "d4")
-    assert n["trained on region A: accuracy on new region-A points"] >= 0.9
-    assert n["trained on region A: accuracy on region-B points"] <= 0.7
-    assert n["trained on region A: accuracy drop from A to B"] >= 0.25
-    assert n["trained on A and B: accuracy on region-B points"] >= 0.9
+    assert _v(n["trained on region A: accuracy on new region-A points"]) >= 0.9
+    assert _v(n["trained on region A: accuracy on region-B points"]) <= 0.7
+    assert n["trained on region A: accuracy drop from A to B"]["lo"] >= 0.2
+    assert _v(n["trained on A and B: accuracy on region-B points"]) >= 0.85
+    for v in _section(quick, "d4")["verdicts"]:
+        assert v["outcome"] == "supported"
 
 
-def test_d5_batchnorm_trains_faster_and_pins_hidden_distributions(quick: dict) -> None:
-    n = _numbers(quick, "d5")
-    # at 20% of training (step 60 of 300 in quick mode) BN is far ahead
-    plain_early = _find(n, r"^plain: test accuracy at step 60 \(mean")
-    bn_early = _find(n, r"^BN: test accuracy at step 60 \(mean")
-    assert bn_early >= plain_early + 0.3
-    assert _find(n, r"^BN: test accuracy at step 300 \(mean") >= 0.9
-    # the last hidden layer's input distribution: BN drifts much less in the second half
-    for what in ("mean |shift of unit mean|", "mean |log std ratio|"):
-        plain = n[f"plain: last hidden layer, {what}, second half"]
-        bn = n[f"BN: last hidden layer, {what}, second half"]
-        assert bn < plain / 5
-    # the learning rate at which the plain network fails
-    assert _find(n, r"^lr sweep: plain, lr 20,") <= 0.3
-    assert _find(n, r"^lr sweep: BN, lr 20,") >= 0.8
+def test_d5_each_network_at_its_best_rate_probed_in_eval_mode(quick: dict) -> None:
+    s = _section(quick, "d5")
+    n = s["numbers"]
+    assert "eval mode" in s["settings"]["probes"]
+    best = {name: n[f"{name}: best learning rate from the sweep"] for name in ("plain", "BN")}
+    sweep = s["settings"]["learning-rate sweep"]
+    for name, lr in best.items():
+        assert f"{lr:g}" in sweep or str(lr) in sweep
+        # steps to 90% with an interval, at the best and at the fixed rate
+        for rate in {lr, 0.5}:
+            est = n[f"{name}, lr {rate:g}: first probed step with test accuracy >= 90%"]
+            assert est["n"] == QUICK_SEEDS and est["lo"] <= est["value"] <= est["hi"]
+    assert sorted(n["sweep seeds (only to choose the rates)"]) != sorted(
+        n["seeds (paired: the same seed gives both networks their start and batches)"])
+    best_rate = _verdict(quick, "d5", "own best rate")
+    assert best_rate["outcome"] == "supported" and best_rate["estimate"]["lo"] > 0
+    drift = _verdict(quick, "d5", "unit means")
+    assert drift["estimate"]["hi"] < 1.0          # batch norm's hidden inputs move less
 
 
-def test_d6_santurkar_measurements(quick: dict) -> None:
-    n = _numbers(quick, "d6")
+def test_d6_measured_on_the_whole_training_set(quick: dict) -> None:
+    from demos.common import digits_split
+
+    s = _section(quick, "d6")
+    n = s["numbers"]
+    n_train = len(digits_split(0)[0])
+    assert n["large fixed batch for every measurement (examples)"] == n_train
+    assert str(n_train) in s["settings"]["measured"]
+    assert "whole training set" in s["settings"]["measured"]
     for cfg in ("sigmoid", "relu"):
-        for key, value in n.items():
-            if key.startswith(cfg) and isinstance(value, float):
-                assert value == value and abs(value) < 1e6, key     # finite
-        # what we measured (and Santurkar et al. report): BN does not reduce ICS ...
-        assert n[f"{cfg}: ICS ratio BN / plain (layer 3)"] > 1.0
-        # ... and the loss varies less along the gradient with BN
-        assert n[f"{cfg}: loss-range ratio BN / plain"] < 0.8
-        cos = n[f"{cfg} BN: ICS of layer 3: cos(G, G') (median)"]
-        assert 0.0 < cos <= 1.0
+        for what in ("effective beta-smoothness", "ICS of layer 3"):
+            est = _find(n, rf"^{cfg}: {re.escape(what)}.*same step")
+            assert est["n"] == QUICK_SEEDS and 0 < est["lo"] <= est["hi"]
+        cos = n[f"{cfg}: ICS cos(G, G') BN"]
+        assert 0.0 < _v(cos) <= 1.0
+    beta = [v for v in s["verdicts"] if "smoother" in v["claim"]]
+    assert len(beta) >= 2 and all(v["estimate"]["method"] == "paired log-ratio t" for v in beta)
+    assert any("same loss" in v["quantity"] for v in beta)
 
 
-def test_d7_noise_falls_like_one_over_sqrt_batch(quick: dict) -> None:
+def test_d7_ghost_batch_norm_under_label_noise(quick: dict) -> None:
     n = _numbers(quick, "d7")
     slope = n["fitted slope of log spread vs log batch size"]
-    assert -0.65 <= slope <= -0.35
-    spreads = [n[f"spread of xhat at batch {b}"] for b in (16, 32, 64, 128, 256, 512)]
+    assert -0.65 <= _v(slope) <= -0.35
+    spreads = [_v(n[f"spread of xhat at batch {b}"]) for b in (16, 32, 64, 128, 256, 512)]
     assert all(a > b for a, b in zip(spreads, spreads[1:]))
-    assert n["spread ratio batch 16 / batch 512"] > 4.0
-    for key in ("plain, batch 16: test accuracy", "BN, batch 16: test accuracy",
-                "BN + dropout 0.3, batch 16: test accuracy"):
-        assert 0.8 <= n[key] <= 1.0
+    assert n["max |xhat in numpy - xhat of the network| (check)"] < 1e-10
+    control = _verdict(quick, "d7", "Positive control")
+    assert control["paired"] and control["estimate"]["value"] > 0
+    ghost = [v for v in _section(quick, "d7")["verdicts"] if "ghost" in v["quantity"]]
+    assert len(ghost) == 2
+    text = json.dumps(_section(quick, "d7")["settings"])
+    assert "labels replaced" in text and "ghost" in text
 
 
 def test_d8_running_statistics_and_test_time(quick: dict) -> None:
     n = _numbers(quick, "d8")
     for layer in (1, 2):
-        assert n[f"layer {layer}: mean |running mean - population mean| / population std"] < 0.1
-        assert n[f"layer {layer}: mean |log(running var / population var)|"] < 0.15
-    assert n["eval mode: max |logits one at a time - logits in a batch|"] < 1e-10
-    acc = n["eval mode: test accuracy (whole test set as one batch)"]
-    assert acc >= 0.9
-    assert n["eval mode: test accuracy (one example at a time)"] == acc
+        assert _v(n[f"layer {layer}: mean |running mean - population mean| / population "
+                    "std"]) < 0.1
+        assert _v(n[f"layer {layer}: mean |log(running var / population var)|"]) < 0.15
+    assert n["eval mode: max |logits one at a time - logits in a batch|, worst seed"] < 1e-10
+    assert n["eval mode: seeds where one at a time = whole batch (accuracy)"] == "3 of 3"
+    assert _v(n["eval mode: test accuracy (whole test set as one batch)"]) >= 0.9
     assert n["train mode, batch of 1"].startswith("ValueError")
-    assert n["train mode, test batches of 2: accuracy"] <= acc - 0.2
-    assert (n["train mode, test batches of 2: accuracy"]
-            < n["train mode, test batches of 16: accuracy"])
-    assert n["train mode, batches of 2: share of examples whose prediction depends on the "
-             "partner"] > 0.5
-    assert n["after restoring: eval accuracy"] == acc
+    assert n["after restoring: eval accuracy equals the eval accuracy, every seed"] is True
+    for v in _section(quick, "d8")["verdicts"]:
+        assert v["outcome"] == "supported"
 
 
 # ---------------------------------------------------------------------------- the full run
@@ -239,12 +348,11 @@ def test_full_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads((tmp_path / "numbers.json").read_text())
     assert sorted(data["sections"]) == SECTIONS
+    for key in SECTIONS[1:]:
+        for v in data["sections"][key]["verdicts"]:
+            assert v["estimate"]["n"] >= 10, (key, v["quantity"])
     n7 = data["sections"]["d7"]["numbers"]
-    assert -0.65 <= n7["fitted slope of log spread vs log batch size"] <= -0.35
-    n5 = data["sections"]["d5"]["numbers"]
-    plain = _find(n5, r"^plain: test accuracy at step 400 \(mean")
-    bn = _find(n5, r"^BN: test accuracy at step 400 \(mean")
-    assert bn >= plain + 0.05          # measured: 0.962 vs 0.878 (seed 0)
+    assert -0.65 <= n7["fitted slope of log spread vs log batch size"]["value"] <= -0.35
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     for ref in set(re.findall(r'(?:src|href)="([^"#]+)"', page)):
         assert (tmp_path / ref).stat().st_size > 200

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from minigrad import Tensor, Value, cat, scope
-from minigrad.viz import GraphvizNotFound, backprop_steps, draw, render, save_svg
+from minigrad.viz import GraphvizNotFound, backprop_steps, draw, render, save_svg, summarize
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' is not installed")
@@ -168,9 +168,83 @@ def test_tensor_nodes_show_shape_dtype_and_a_summary():
     assert nodes["big"][1] == "(3, 4) float64"
     assert nodes["big"][2] == "data mean 5.5 std 3.45 [0, 11]"
     assert nodes["big"][3] == "grad mean 6 std 0 [6, 6]"
-    # an intermediate tensor keeps no .grad (PyTorch-like)
-    root_lines = [v for k, v in nodes.items() if k.startswith("#")][-1]
+    # an intermediate tensor keeps no .grad (PyTorch-like), and backward released the graph:
+    # nothing to show for it
+    root_lines = nodes["sum(big*sum(small))"]
     assert root_lines[1] == "scalar float64" and root_lines[-1] == "grad -"
+
+
+def test_every_node_shows_its_gradient_while_the_graph_is_there():
+    """Intermediate tensors keep no .grad; the picture takes theirs from the backward walk,
+    and they equal what backward computes (checked with retain_grad)."""
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 5.0]]), requires_grad=True, label="x")
+    mu = x.mean(dim=0)
+    mu.label = "mu"
+    d = x - mu
+    d.label = "d"
+    loss = (d * d * x).sum()
+    loss.label = "loss"
+    nodes = {lines[0]: lines for lines in nodes_of(draw(loss).source).values()}
+    for node in (mu, d):
+        node.retain_grad()
+    loss.backward()
+    assert nodes["mu"][-1] == "grad " + summarize(mu.grad)
+    assert nodes["d"][-1] == "grad " + summarize(d.grad)
+    assert nodes["x"][-1] == "grad " + summarize(x.grad)
+    assert nodes["loss"][-1] == "grad 1.0000"
+    assert all(lines[-1] != "grad -" for lines in nodes.values() if len(lines) > 2)
+
+
+def test_nodes_are_named_by_label_or_by_expression():
+    x, w = Value(2.0, "x"), Value(-3.0, "w")
+    y = (x * w + 1.0).tanh() ** 2 - x
+    firsts = [v[0] for k, v in nodes_of(draw(y).source).items() if not k.endswith("_op")]
+    assert firsts == ["x", "w", "x*w", "(x*w)+1", "tanh((x*w)+1)", "tanh((x*w)+1)**2",
+                      "(tanh((x*w)+1)**2)-x"]
+    t = Tensor(np.ones((3, 2)), requires_grad=True, label="t")
+    names = [v[0] for k, v in nodes_of(draw(t.mean(dim=0).sum()).source).items()
+             if not k.endswith("_op")]
+    assert names == ["t", "mean(t, dim=0)", "sum(mean(t, dim=0))"]
+    assert not any(n.startswith("#") for n in names + firsts)
+
+
+def _shapes():
+    chain = Value(0.5, "x")
+    for _ in range(12):
+        chain = chain.tanh()
+    fan = None
+    for i in range(16):
+        v = Value(0.1 * i, f"x{i}") * 2.0
+        fan = v if fan is None else fan + v
+    t = Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True, label="x")
+    mu = t.mean(dim=0)
+    bn = ((t - mu) / ((t - mu) ** 2).mean(dim=0).sqrt() * 2.0 + 1.0).sum()
+    return {"chain": chain, "fan": fan, "batch norm": bn, "neuron": neuron()[-1],
+            "layers": layered()}
+
+
+def _fit(dot, rankdir):
+    """The scale at which the laid-out picture fits the viewer's 1000 x 560 box."""
+    dot.graph_attr["rankdir"] = rankdir
+    svg = dot.pipe(format="svg").decode()
+    w, h = map(float, re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+) ([\d.]+)"', svg).groups())
+    return min(1000 / w, 560 / h)
+
+
+@needs_dot
+@pytest.mark.parametrize("shape", ["chain", "fan", "batch norm", "neuron", "layers"])
+def test_the_direction_is_chosen_from_the_graphs_shape(shape):
+    """The chosen direction's real layout fits the viewer's box about as well as the other
+    one or better (the choice is an estimate from the boxes' text, made without Graphviz)."""
+    dot = draw(_shapes()[shape])
+    chosen = re.search(r"rankdir=(\w+)", dot.source).group(1)
+    other = "TB" if chosen == "LR" else "LR"
+    assert _fit(dot, chosen) >= 0.93 * _fit(dot, other)
+
+
+def test_a_given_direction_is_kept():
+    for rankdir in ("LR", "TB"):
+        assert f"rankdir={rankdir}" in draw(neuron()[-1], rankdir=rankdir).source
 
 
 def test_tensor_number_constants_fold_into_the_op():
@@ -377,3 +451,51 @@ def test_mlp_with_batchnorm_draws_by_layer_and_collapses():
     # the same model and data give the same picture
     loss2, _ = _mlp_loss(like=model)
     assert draw(loss2).source == dot.source
+
+
+# ---- seams: pictures read the public node API, the steppers the engine's walk ---------------
+
+def test_viz_reads_only_the_public_node_api():
+    """No module of minigrad.viz touches a node's private fields (`_op`, `_parents`,
+    `_saved`, `_scope`, `_g`, ...): pictures read op, parents, scope, label, data, grad and
+    the op's own describe()/expression()/rule()."""
+    import pathlib
+
+    import minigrad.viz
+
+    private = re.compile(r"\.(_op|_parents|_saved|_scope|_g|_mark|_extra|_label|_needs|_data"
+                         r"|_grad)\b")
+    for path in pathlib.Path(minigrad.viz.__file__).parent.glob("*.py"):
+        hits = [line for line in path.read_text().splitlines() if private.search(line)]
+        assert hits == [], f"{path.name} reads private node fields: {hits}"
+
+
+def test_the_steppers_iterate_the_engines_own_backward_walk(monkeypatch):
+    import minigrad.viz.steps as steps_module
+    from minigrad.engine import walk_backward
+
+    calls = []
+
+    def spy(root, seed):
+        calls.append(root)
+        return walk_backward(root, seed)
+
+    monkeypatch.setattr(steps_module, "walk_backward", spy)
+    *_, y = neuron()
+    steps = list(backprop_steps(y))
+    assert calls == [y] and len(steps) == 6
+    walked = walk_backward(y, 1.0)
+    assert [s.node for s in steps] == [node for node, _, _ in walked]
+    assert [s.upstream for s in steps] == [g for _, g, _ in walked]
+
+
+@needs_dot
+def test_a_drawing_shows_itself_in_the_viewer_in_jupyter():
+    x, w, b, y = neuron()
+    bundle = draw(y, focus=[w])._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    page = bundle["text/html"]
+    assert "MinigradViewer" in page and page.count("<svg") == 1
+    viewer_id = re.search(r'<div class="mg-viewer" id="([^"]+)"', page).group(1)
+    ids = {lines[0]: nid for nid, lines in nodes_of(draw(y).source).items()}
+    assert f'"focus": ["{viewer_id}-{ids["w"]}"]' in page

@@ -75,7 +75,9 @@ def test_one_page_with_one_inline_svg_and_the_steps(tmp_path):
     assert [s["node"] for s in data["steps"]] == [p.value_id(s.node) for s in steps]
     assert data["steps"][1]["expr"] == "n = xw+b"
     assert data["steps"][1]["rule"] == "d(a+b)/da = 1, d(a+b)/db = 1"
-    assert [name for name, _ in data["steps"][2]["sends"]] == ["x", "w"]
+    assert [name for name, *_ in data["steps"][2]["sends"]] == ["x", "w"]
+    # upstream x local = share, with the numbers
+    assert data["steps"][2]["sends"][0][1] == "0.499981 \u00d7 (-3) = -1.49994"
     # the page does not touch the graph: backward still works afterwards
     root.backward()
 
@@ -201,6 +203,8 @@ def test_next_button_and_arrow_keys_step_through(tmp_path, open_page):
     page.keyboard.press("ArrowRight")
     text = panel.inner_text()
     assert "Step 3 of 6" in text and "xw = x*w" in text
+    assert "\u2192 x" in text and "0.499981 \u00d7 (-3) = -1.49994" in text
+    assert "0.499981 \u00d7 2 = 0.999963" in text
     assert marked(page, "node.current") == sorted([ids["xw"], ids["xw"] + "_op"])
     assert grad_label(page, ids["x"]) == "grad -1.4999"
     assert grad_label(page, ids["w"]) == "grad 1.0000"
@@ -232,7 +236,12 @@ def test_reused_node_shows_each_consumers_share(tmp_path, open_page):
     text = page.locator("#panel").inner_text()
     assert "a (leaf)" in text and "used 3 times" in text
     assert text.count("from sq (mul)") == 2 and text.count("from y (add)") == 1
-    assert "7.0000" in text                                    # 3 + 3 + 1
+    assert "= 1 + 3 + 3 = 7" in text                           # the running sum
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")                          # sq = a*a sends to a twice
+    text = page.locator("#panel").inner_text()
+    assert text.count("1 \u00d7 3 = 3") == 2
+    assert "a so far: 1 + 3 = 4" in text and "a so far: 4 + 3 = 7" in text
     assert problems == []
 
 
@@ -252,8 +261,13 @@ def test_zoom_pan_fit_and_the_current_node_kept_in_view(tmp_path, open_page, rng
                 && r.bottom <= b.bottom; }""", node_id)
 
     data = page_data(path.read_text(encoding="utf-8"))
-    # a wide graph starts zoomed in to a readable scale, on the first node
-    assert page.evaluate("document.querySelector('#graph svg').getScreenCTM().a") > 0.7
+    # a wide graph starts zoomed in to a readable scale (every text >= 11 px), on the first
+    # node
+    smallest = page.evaluate("""() => { const svg = document.querySelector('#graph svg');
+        const s = svg.getScreenCTM().a;
+        return Math.min(...Array.from(svg.querySelectorAll('text')).map(
+            t => parseFloat(t.getAttribute('font-size')) * s)); }""")
+    assert smallest >= 11
     assert in_view(data["steps"][0]["node"])
     for k in (1, 2, 3):
         page.click("#next")
@@ -296,5 +310,108 @@ def test_tensor_steps_show_numbers(tmp_path):
     data = page_data(save_backprop_html(y, tmp_path / "t.html").read_text(encoding="utf-8"))
     (sq,) = [s for s in data["steps"] if s["op"] == "mul"]
     assert sq["kind"] == "(2, 2) float64"
-    assert [name for name, _ in sq["sends"]] == ["x", "x"]
+    assert [name for name, *_ in sq["sends"]] == ["x", "x"]
     assert "[[ 1. , -2. ]," in sq["sends"][0][1] or "1." in sq["sends"][0][1]
+
+
+# ---- the demos' report: every graph in the same viewer, readable ------------------------------
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The report of the two demos that draw graphs (d1, d2), quick budgets."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("report")
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "demos", "--quick", "--only", "1,2",
+                           "--out", str(out)], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+VIEWERS = """() => Array.from(document.querySelectorAll('.mg-viewer')).map(v => {
+    const svg = v.querySelector('svg'), box = v.querySelector('.mg-canvas');
+    const b = box.getBoundingClientRect(), scale = svg.getScreenCTM().a;
+    const sizes = Array.from(svg.querySelectorAll('text')).map(
+        t => parseFloat(t.getAttribute('font-size')) * scale);
+    return {id: v.id, minPx: Math.min(...sizes), height: b.height, width: b.width,
+            texts: sizes.length, scale: scale}; })"""
+
+
+def _on_screen(page, viewer_id, node_ids):
+    """How many of these nodes of a viewer's graph are inside its visible box at least in
+    part."""
+    return page.evaluate("""([vid, ids]) => {
+        const b = document.querySelector('#' + vid + ' .mg-canvas').getBoundingClientRect();
+        return ids.filter(id => {
+            const el = document.getElementById(vid + '-' + id);
+            if (!el) return false;
+            const r = el.getBoundingClientRect();
+            return r.right > b.left && r.left < b.right && r.bottom > b.top && r.top < b.bottom;
+        }).length; }""", [viewer_id, node_ids])
+
+
+@pytest.mark.browser
+def test_every_report_graph_opens_readable_on_the_part_that_matters(report, open_page):
+    data = json.loads((report / "numbers.json").read_text())
+    graphs = [img for key in ("d1", "d2") for img in data["sections"][key]["images"]
+              if img.endswith(".svg")]
+    assert len(graphs) == 6
+    page, problems = open_page(report / "index.html", 1280, 900)
+    viewers = page.evaluate(VIEWERS)
+    assert len(viewers) == len(graphs)
+    for v in viewers:
+        assert v["texts"] > 5
+        assert v["minPx"] >= 11, v                   # every text readable at the start
+        assert 80 <= v["height"] <= 600 and v["width"] > 500
+    # the batch-norm graphs open on mu and var
+    page_text = (report / "index.html").read_text(encoding="utf-8")
+    for k, name in enumerate(("values", "tensor")):
+        svg = (report / f"d2_{name}_graph.svg").read_text()
+        ids = [m.group(1) for m in re.finditer(
+            r'<g id="(n\d+)" class="node[^"]*">\s*<title>[^<]*</title>.*?<text[^>]*>'
+            r'(mu|var)</text>', svg, re.S)]
+        assert ids, f"no mu/var node in d2_{name}_graph.svg"
+        assert _on_screen(page, f"d2-g{k}", ids) >= 1
+    assert "MinigradViewer" in page_text and problems == []
+
+
+@pytest.mark.browser
+def test_report_viewer_pans_and_zooms_without_taking_the_page_scroll(report, open_page):
+    page, problems = open_page(report / "index.html", 1280, 900)
+    vid = "d2-g0"
+    box = page.locator(f"#{vid} .mg-canvas")
+    box.scroll_into_view_if_needed()
+
+    def view():
+        return page.evaluate(f"document.querySelector('#{vid} svg').getAttribute('viewBox')")
+
+    start = view()
+    b = box.bounding_box()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+    page.mouse.wheel(0, 200)                        # a plain wheel scrolls the page
+    assert view() == start
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)                       # Ctrl + wheel zooms the picture
+    page.keyboard.up("Control")
+    zoomed = view()
+    assert float(zoomed.split()[2]) < float(start.split()[2])
+    b = box.bounding_box()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2 - 150, b["y"] + b["height"] / 2)
+    page.mouse.up()
+    assert view().split()[2:] == zoomed.split()[2:] and view() != zoomed
+    page.click(f"#{vid} [data-act=open]")
+    assert view() == start
+    page.click(f"#{vid} [data-act=fit]")
+    w, h = map(float, view().split()[2:])
+    home = page.evaluate(f"document.getElementById('{vid}').minigradViewer.home")
+    assert w >= home["w"] - 1e-6 and h >= home["h"] - 1e-6
+    assert problems == []

@@ -29,7 +29,9 @@ def test_the_classic_neuron_steps_and_ends_with_the_gradients():
     out = r.stdout
     for k in range(1, 7):
         assert f"step {k}/6" in out
-    assert "step 1/6  out = tanh(#4)" in out
+    assert "step 1/6  out = tanh((x*w)+b)" in out
+    assert "upstream dout/d((x*w)+b)" in out
+    assert "-> x" in out and "0.499981 x (-3) = -1.49994" in out
     assert "d(tanh a)/da = 1 - tanh(a)^2" in out
     assert "out = 0.70712" in out
     assert "dout/dx = -1.49994" in out

@@ -277,7 +277,10 @@ def test_step_through_shows_the_sum_for_a_reused_node():
     _, e = reused_scalar()
     out = io.StringIO()
     step_through(e, file=out, interactive=False)
-    assert "+ from #" in out.getvalue()
+    text = out.getvalue()
+    # a = 1.5 is used by a*b and by (a*b)*(a*b) + a: its shares and their running sum
+    assert "+ from a*b (mul)" in text and "= running sum" in text
+    assert "#" not in text                          # nodes are named, never numbered
 
 
 def test_step_through_waits_for_enter_on_a_terminal(monkeypatch):
@@ -303,3 +306,27 @@ def test_step_through_runs_straight_through_without_a_terminal(monkeypatch):
     out = io.StringIO()
     assert len(step_through(y, file=out)) == 6
     assert "[Enter" not in out.getvalue()
+
+
+def test_step_through_in_a_notebook_shows_the_html_stepper(monkeypatch):
+    import minigrad.viz.terminal as terminal
+
+    shown = []
+    monkeypatch.setattr(terminal, "in_notebook", lambda: True)
+    monkeypatch.setattr(terminal, "show_html", shown.append)
+    _, y = neuron()
+    steps = step_through(y)
+    assert len(steps) == 6 and all(isinstance(s, Step) for s in steps)
+    (fragment,) = shown
+    assert fragment.startswith("<iframe srcdoc=") and "steps-data" in fragment
+    assert "&lt;svg" in fragment                  # the whole page, escaped into srcdoc
+    # an explicit file or interactive= keeps the terminal behaviour, even in a notebook
+    out = io.StringIO()
+    assert len(step_through(y, file=out)) == 6 and "step 1/6" in out.getvalue()
+    assert len(shown) == 1
+
+
+def test_in_notebook_is_false_outside_a_kernel():
+    from minigrad.viz.notebook import in_notebook
+
+    assert in_notebook() is False

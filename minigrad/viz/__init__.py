@@ -9,11 +9,14 @@
 ['tanh', 'mul', 'leaf', 'leaf']
 """
 
-from .draw import GraphvizNotFound, draw, render, save_svg, summarize
+from .draw import Drawing, GraphvizNotFound, draw, render, save_svg, summarize
 from .html import backprop_page, save_backprop_html
+from .names import node_names, walk
 from .steps import Accumulated, Step, backprop_steps
 from .terminal import format_step, step_through
+from .viewer import viewer_fragment
 
-__all__ = ["Accumulated", "GraphvizNotFound", "Step", "backprop_page", "backprop_steps",
-           "draw", "format_step", "render", "save_backprop_html", "save_svg", "step_through",
-           "summarize"]
+__all__ = ["Accumulated", "Drawing", "GraphvizNotFound", "Step", "backprop_page",
+           "backprop_steps", "draw", "format_step", "node_names", "render",
+           "save_backprop_html", "save_svg", "step_through", "summarize", "viewer_fragment",
+           "walk"]

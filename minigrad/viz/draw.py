@@ -1,12 +1,16 @@
 """Draw a graph of `Value`/`Tensor` nodes with Graphviz, micrograd-style.
 
 Every node that an op made is drawn as two boxes: a small op node (`*`, `tanh`, `sum(axis=0)`)
-and the value node it produces, so the picture reads input -> op -> output. Nodes recorded
-inside a `minigrad.scope` (every nn layer opens one) are drawn inside a cluster labelled with
-the scope; `collapse=` turns chosen scopes into one box each.
+and the value node it produces, so the picture reads input -> op -> output. A value box shows
+the node's name (its label, or how it was computed: `x*w`), its data and d(root)/d(node):
+`.grad` where the node has one, else the gradient the engine's backward walk gives it, so that
+intermediate tensors show theirs too while the graph is still there. Nodes recorded inside a
+`minigrad.scope` (every nn layer opens one) are drawn inside a cluster labelled with the scope;
+`collapse=` turns chosen scopes into one box each. The direction (left to right or top down)
+follows the graph's shape unless `rankdir=` says.
 
 Node ids in the DOT text follow the walk order of the graph (inputs first), never `id()`, so
-the same graph always gives the same `.source`.
+the same graph always gives the same `.source`. Pictures read only the public node API.
 
 >>> from minigrad import Value
 >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +33,20 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..engine import Node, Scope
+from .names import (
+    describe,
+    equation,
+    is_folded_constant,
+    is_leaf,
+    node_names,
+    walk,
+)
 
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz / brew install graphviz / "
                 "https://graphviz.org/download/")
 
 FONT = "Helvetica,Arial,sans-serif"
+FONT_SIZE = 10           # value boxes; op nodes 9 (the viewer scales them up to be read)
 
 # Colours of the static picture (the HTML stepper restyles with CSS classes).
 _FILL_LEAF = "#dbeafe"        # a leaf that needs a gradient (parameter, input variable)
@@ -44,6 +57,12 @@ _FILL_BOX = "#fdf2d0"         # a collapsed scope
 _HOT = "#d9480f"              # the current step: node, and the edges carrying gradient
 _FILL_HOT = "#ffd8a8"
 
+# what the automatic direction aims for: the viewer's box (CSS pixels)
+VIEW_WIDTH, VIEW_HEIGHT = 1000, 560
+
+__all__ = ["GraphvizNotFound", "Drawing", "Plan", "build", "choose_rankdir", "draw",
+           "equation", "fmt_number", "gradients", "pipe", "plan", "render", "save_svg",
+           "scope_title", "step_marks", "summarize", "value_lines"]
 
 
 class GraphvizNotFound(RuntimeError):
@@ -92,47 +111,62 @@ def summarize(value: Any, max_items: int = 6) -> str:
             f"[{_short(a.min())}, {_short(a.max())}]")
 
 
-def _fmt_const(c: Any) -> str:
-    return f"{float(c):g}"
+# ---- gradients to show ----------------------------------------------------------------------
+
+def own_grad(node: Node) -> Any:
+    """The node's `.grad` (None if it has none). A tensor that is not a leaf keeps one only
+    with `retain_grad()` (as in PyTorch, which warns when it is read otherwise)."""
+    if isinstance(node, Tensor) and not (node.is_leaf or node.retains_grad):
+        return None
+    return node.grad
 
 
-# ---- the walk: which nodes are drawn and what they are called -------------------------------
+def gradients(root: Node) -> dict[int, Any]:
+    """id(node) -> d(root)/d(node) for every node that needs a gradient, from the engine's
+    backward walk (nothing on the graph changes). Empty when the graph was released by a
+    backward, or `root` is not a scalar."""
+    from .steps import backprop_steps
 
-def is_folded_constant(node: Node) -> bool:
-    """A one-element constant Tensor leaf without a label (e.g. the `1e-5` of `var + 1e-5`):
-    it is written into its consumer's op node instead of getting a box."""
-    return (isinstance(node, Tensor) and node.is_leaf and not node.requires_grad
-            and not node.label and node.numel() == 1)
-
-
-def walk(root: Node) -> list[Node]:
-    """Every node reachable from `root` (whether it needs a gradient or not), inputs before
-    outputs, root last; parents are visited in operand order, so the order is the same on
-    every run. Folded constants are left out."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    seen.add(id(root))
-    while stack:
-        node, i = stack[-1]
-        parents = node.parents
-        if i < len(parents):
-            stack[-1] = (node, i + 1)
-            parent = parents[i]
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, 0))
-        else:
-            stack.pop()
-            if not is_folded_constant(node):
-                order.append(node)
-    return order
+    if not root.requires_grad or np.asarray(root.data).size != 1:
+        return {}
+    try:
+        steps = list(backprop_steps(root))
+    except RuntimeError:           # released by a backward without retain_graph
+        return {}
+    final = steps[-1].accumulated if steps else {}
+    return {id(n): final[n] for n in final}
 
 
-def node_names(nodes: Iterable[Node]) -> dict[int, str]:
-    """id(node) -> the name pictures and the stepper use: the user label, else `#i` (the
-    node's position in `walk`)."""
-    return {id(n): (n.label or f"#{i}") for i, n in enumerate(nodes)}
+def _shown_grad(node: Node, walked: Mapping[int, Any]) -> Any:
+    """What a picture shows as the node's gradient: its own `.grad` if it has one, else the
+    walk's."""
+    g = own_grad(node)
+    return walked.get(id(node)) if g is None else g
+
+
+def value_lines(node: Node, name: str, show_data: bool, show_grad: bool,
+                grad: Any = None) -> list[str]:
+    """The text lines of a value node: name, (shape and dtype), data, grad (`grad`, None =
+    nothing yet)."""
+    lines = [name]
+    if isinstance(node, Tensor):
+        shape = "scalar" if tuple(node.shape) == () else str(tuple(node.shape))
+        lines.append(f"{shape} {np.asarray(node.data).dtype}")
+        if show_data:
+            lines.append("data " + summarize(np.asarray(node.data)))
+        if show_grad and node.requires_grad:
+            lines.append("grad " + summarize(None if grad is None else np.asarray(grad)))
+    else:
+        if show_data:
+            lines.append("data " + fmt_number(node.data))
+        if show_grad:
+            lines.append("grad " + ("-" if grad is None else fmt_number(grad)))
+    return lines
+
+
+def _label(lines: Sequence[str]) -> str:
+    # DOT escapes: a backslash starts one, so double the user's; lines join with \n
+    return graphviz.nohtml("\\n".join(s.replace("\\", "\\\\") for s in lines))
 
 
 def scope_title(scope: Scope) -> str:
@@ -144,67 +178,6 @@ def scope_title(scope: Scope) -> str:
 def _scope_matches(scope: Scope, patterns: Sequence[str]) -> bool:
     path = ".".join(s.name for s in scope.path())
     return any(p in (scope.kind, scope.name, path) for p in patterns)
-
-
-def op_text(node: Node) -> str:
-    """The op node's text, as the op itself describes it ("* 2", "+ 1e-05", "** 2",
-    "sum(dim=0)"); a folded constant input is written in ("2 -", "- 2")."""
-    parents = node.parents
-    consts = [p for p in parents if is_folded_constant(p)]
-    text = node.describe()
-    if consts and len(parents) == 2:
-        c = _fmt_const(np.asarray(consts[0].data).item())
-        # a constant on the left reads "2 -", on the right "- 2"
-        return f"{c} {text}" if parents[0] is consts[0] else f"{text} {c}"
-    if consts:                 # other ops: the inputs in order, constants written out
-        return text + " (" + ", ".join(
-            _fmt_const(np.asarray(p.data).item()) if is_folded_constant(p) else "."
-            for p in parents) + ")"
-    return text
-
-
-def expr_text(node: Node, names: Mapping[int, str]) -> str:
-    """How the node was computed, with names: "#3 = x-#2", "y = tanh(#4)",
-    "#5 = sum(x, dim=0)", "x (leaf)"."""
-    me = names.get(id(node), "?")
-    if not node.op:
-        return f"{me} (leaf)"
-
-    def arg(q: Node) -> str:
-        if is_folded_constant(q):
-            return _fmt_const(np.asarray(q.data).item())
-        return names.get(id(q), "?")
-
-    return f"{me} = {node.expression([arg(q) for q in node.parents])}"
-
-
-def value_lines(node: Node, name: str, show_data: bool, show_grad: bool,
-                grad: Any = None, use_grad: bool = False) -> list[str]:
-    """The text lines of a value node: name, (shape and dtype), data, grad.
-
-    With `use_grad` the gradient shown is `grad` (e.g. accumulated so far by a step, None =
-    nothing yet), otherwise the node's own `.grad`."""
-    lines = [name]
-    if isinstance(node, Tensor):
-        shape = "scalar" if node.dim() == 0 else str(tuple(node.shape))
-        lines.append(f"{shape} {node.dtype.name}")
-        if show_data:
-            lines.append("data " + summarize(node.data))
-        if show_grad and node.requires_grad:
-            own = node.grad if node.is_leaf or node.retains_grad else None
-            lines.append("grad " + summarize(grad if use_grad else own))
-    else:
-        if show_data:
-            lines.append("data " + fmt_number(node.data))
-        if show_grad:
-            g = grad if use_grad else node.grad
-            lines.append("grad " + ("-" if g is None else fmt_number(g)))
-    return lines
-
-
-def _label(lines: Sequence[str]) -> str:
-    # DOT escapes: a backslash starts one, so double the user's; lines join with \n
-    return graphviz.nohtml("\\n".join(s.replace("\\", "\\\\") for s in lines))
 
 
 # ---- the layout plan shared by draw() and the HTML stepper ----------------------------------
@@ -232,7 +205,7 @@ class Plan:
 
     def node_count(self) -> int:
         shown = [n for n in self.nodes if id(n) not in self.box_of]
-        return len(shown) + sum(1 for n in shown if bool(n.op)) + len(self.boxes)
+        return len(shown) + sum(1 for n in shown if not is_leaf(n)) + len(self.boxes)
 
 
 def plan(root: Node, collapse: Sequence[str] = ()) -> Plan:
@@ -265,7 +238,7 @@ def plan(root: Node, collapse: Sequence[str] = ()) -> Plan:
                 p.box_size.append(0)
             b = box_number[s]
             p.box_of[id(n)] = b
-            p.box_size[b] += bool(n.op)
+            p.box_size[b] += not is_leaf(n)
     return p
 
 
@@ -301,7 +274,7 @@ def step_marks(p: Plan, step: Any) -> Marks:
     if id(node) in p.box_of:
         return m
     i = p.index[id(node)]
-    if bool(node.op):
+    if not is_leaf(node):
         m.nodes.add(p.op_id(node))
         m.edges.add(f"e{i}_out")
         sent = {id(parent) for parent, _ in step.sends}
@@ -311,30 +284,60 @@ def step_marks(p: Plan, step: Any) -> Marks:
     return m
 
 
-def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
-          grads: Mapping[Node, Any] | None = None, marks: Marks | None = None,
-          grad_text: Mapping[int, str] | None = None,
-          name: str = "minigrad") -> graphviz.Digraph:
-    """The Digraph of a plan. `grads` replaces `.grad` (None entries = nothing arrived yet);
-    `grad_text` replaces the grad line outright (the HTML stepper lays out its widest text)."""
-    marks = marks or Marks()
-    dot = graphviz.Digraph(
-        name,
-        graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "11",
-                    "nodesep": "0.25", "ranksep": "0.35", "labeljust": "l",
-                    "bgcolor": "white"},
-        node_attr={"fontname": FONT, "fontsize": "10", "height": "0.3"},
-        edge_attr={"arrowsize": "0.6", "color": "#555555"},
-    )
-    # statements per cluster: None = top level, else a scope
-    body: dict[Scope | None, list[tuple[str, str, dict[str, str]]]] = {}
+# ---- the direction ----------------------------------------------------------------------
 
-    def add(where: Scope | None, nid: str, lines: Sequence[str], attrs: dict[str, str]) -> None:
-        if nid in marks.nodes:
-            attrs = dict(attrs, color=_HOT, penwidth="3", fillcolor=_FILL_HOT)
-        body.setdefault(where, []).append((nid, _label(lines), attrs))
+def _box_size(lines: Sequence[str], font: float) -> tuple[float, float]:
+    """About how big Graphviz draws a box of these text lines, in points."""
+    width = max(len(s) for s in lines) * font * 0.55 + 20
+    return width, len(lines) * font * 1.25 + 10
 
-    root = p.nodes[-1]
+
+def choose_rankdir(p: Plan, lines: Mapping[str, Sequence[str]],
+                   view: tuple[float, float] = (VIEW_WIDTH, VIEW_HEIGHT)) -> str:
+    """"LR" or "TB": the direction whose layout, estimated rank by rank from the boxes' text,
+    fits the viewer's box at the larger scale. A long chain reads top down; a wide fan of
+    inputs reads left to right."""
+    rank: dict[str, int] = {}
+    size: dict[str, tuple[float, float]] = {}
+    for nid, text in lines.items():
+        size[nid] = _box_size(text, FONT_SIZE - 1 if nid.endswith("_op") else FONT_SIZE)
+    for n in p.nodes:                      # inputs first: a parent's rank is known
+        vid = p.value_id(n)
+        if is_leaf(n):
+            rank.setdefault(vid, 0)
+            continue
+        oid = p.op_id(n)
+        r = max((rank.get(p.value_id(q), 0) for q in n.parents if not is_folded_constant(q)),
+                default=-1) + 1
+        if oid != vid:
+            rank[oid] = max(rank.get(oid, 0), r)
+            r += 1
+        rank[vid] = max(rank.get(vid, 0), r)
+    by_rank: dict[int, list[str]] = {}
+    for nid, r in rank.items():
+        if nid in size:
+            by_rank.setdefault(r, []).append(nid)
+    gap_rank, gap_node = 25.0, 18.0         # ranksep 0.35in, nodesep 0.25in
+    # LR: ranks side by side, the nodes of a rank stacked; TB the other way round
+    lr_w = sum(max(size[i][0] for i in ids) for ids in by_rank.values())
+    lr_w += gap_rank * (len(by_rank) - 1)
+    lr_h = max(sum(size[i][1] for i in ids) + gap_node * (len(ids) - 1)
+               for ids in by_rank.values())
+    tb_w = max(sum(size[i][0] for i in ids) + gap_node * (len(ids) - 1)
+               for ids in by_rank.values())
+    tb_h = sum(max(size[i][1] for i in ids) for ids in by_rank.values())
+    tb_h += gap_rank * (len(by_rank) - 1)
+    fit_lr = min(view[0] / lr_w, view[1] / lr_h)
+    fit_tb = min(view[0] / tb_w, view[1] / tb_h)
+    return "LR" if fit_lr >= fit_tb else "TB"
+
+
+# ---- the picture ------------------------------------------------------------------------
+
+def _all_lines(p: Plan, show_data: bool, show_grad: bool, grads: Mapping[int, Any] | None,
+               grad_text: Mapping[int, str] | None) -> dict[str, list[str]]:
+    """DOT id -> the text lines of every box to draw."""
+    out: dict[str, list[str]] = {}
     for n in p.nodes:
         if id(n) in p.box_of:
             continue
@@ -342,12 +345,51 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
         if grad_text is not None and id(n) in grad_text:
             lines = value_lines(n, p.names[id(n)], show_data, False)
             lines.append(grad_text[id(n)])
-        elif grads is not None:
-            lines = value_lines(n, p.names[id(n)], show_data, show_grad,
-                                grads.get(n), use_grad=True)
         else:
-            lines = value_lines(n, p.names[id(n)], show_data, show_grad)
-        if bool(n.op):
+            g = None if grads is None else grads.get(id(n))
+            lines = value_lines(n, p.names[id(n)], show_data, show_grad, g)
+        out[f"n{i}"] = lines
+        if not is_leaf(n):
+            out[f"n{i}_op"] = [describe(n)]
+    for b, s in enumerate(p.boxes):
+        count = p.box_size[b]
+        out[f"c{b}"] = [scope_title(s), f"{count} op{'s' if count != 1 else ''}"]
+    return out
+
+
+def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str | None,
+          grads: Mapping[int, Any] | None = None, marks: Marks | None = None,
+          grad_text: Mapping[int, str] | None = None,
+          name: str = "minigrad") -> Drawing:
+    """The Digraph of a plan. `grads` maps id(node) -> the gradient to show (missing = "-");
+    `grad_text` replaces the grad line outright (the HTML stepper lays out its widest text).
+    `rankdir` None chooses it from the graph's shape."""
+    marks = marks or Marks()
+    lines = _all_lines(p, show_data, show_grad, grads, grad_text)
+    if rankdir is None:
+        rankdir = choose_rankdir(p, lines)
+    dot = Drawing(
+        name,
+        graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "11",
+                    "nodesep": "0.25", "ranksep": "0.35", "labeljust": "l",
+                    "bgcolor": "white"},
+        node_attr={"fontname": FONT, "fontsize": str(FONT_SIZE), "height": "0.3"},
+        edge_attr={"arrowsize": "0.6", "color": "#555555"},
+    )
+    # statements per cluster: None = top level, else a scope
+    body: dict[Scope | None, list[tuple[str, str, dict[str, str]]]] = {}
+
+    def add(where: Scope | None, nid: str, attrs: dict[str, str]) -> None:
+        if nid in marks.nodes:
+            attrs = dict(attrs, color=_HOT, penwidth="3", fillcolor=_FILL_HOT)
+        body.setdefault(where, []).append((nid, _label(lines[nid]), attrs))
+
+    root = p.nodes[-1]
+    for n in p.nodes:
+        if id(n) in p.box_of:
+            continue
+        i = p.index[id(n)]
+        if not is_leaf(n):
             fill, kind = _FILL_VALUE, "value"
         elif n.requires_grad:
             fill, kind = _FILL_LEAF, "value leaf"
@@ -357,17 +399,15 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
                  "margin": "0.14,0.05", "id": f"n{i}", "class": kind}
         if n is root:
             attrs["penwidth"] = "2"
-        add(n.scope, f"n{i}", lines, attrs)
-        if bool(n.op):
-            add(n.scope, f"n{i}_op", [op_text(n)],
+        add(n.scope, f"n{i}", attrs)
+        if not is_leaf(n):
+            add(n.scope, f"n{i}_op",
                 {"shape": "ellipse", "style": "filled", "fillcolor": _FILL_OP,
-                 "fontsize": "9", "height": "0.25", "margin": "0.04,0.02",
+                 "fontsize": str(FONT_SIZE - 1), "height": "0.25", "margin": "0.04,0.02",
                  "id": f"n{i}_op", "class": "op"})
     for b, s in enumerate(p.boxes):
-        count = p.box_size[b]
-        add(s.parent, f"c{b}", [scope_title(s), f"{count} op{'s' if count != 1 else ''}"],
-            {"shape": "box3d", "style": "filled", "fillcolor": _FILL_BOX,
-             "id": f"c{b}", "class": "box"})
+        add(s.parent, f"c{b}", {"shape": "box3d", "style": "filled", "fillcolor": _FILL_BOX,
+                                "id": f"c{b}", "class": "box"})
 
     # clusters nest like the scopes; a scope that is collapsed above is not drawn
     children: dict[Scope | None, list[Scope]] = {}
@@ -381,14 +421,15 @@ def build(p: Plan, *, show_data: bool, show_grad: bool, rankdir: str,
         for s in children.get(where, []):
             with g.subgraph(name=f"cluster_{cluster_no[s]}") as c:
                 c.attr(label=scope_title(s), style="rounded,dashed", color="#8a8a8a",
-                       fontcolor="#444444", fontsize="10", id=f"cluster_{cluster_no[s]}")
+                       fontcolor="#444444", fontsize=str(FONT_SIZE),
+                       id=f"cluster_{cluster_no[s]}")
                 emit(c, s)
 
     emit(dot, None)
 
     seen_box_edges: set[tuple[str, str]] = set()
     for n in p.nodes:
-        if not n.op:
+        if is_leaf(n):
             continue
         i = p.index[id(n)]
         dst = p.op_id(n)
@@ -416,36 +457,67 @@ def _edge(dot: graphviz.Digraph, src: str, dst: str, eid: str, marks: Marks,
     dot.edge(src, dst, **attrs)
 
 
-def draw(root: Node, *, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
-         collapse: Sequence[str] = (), highlight: Any = None,
-         max_nodes: int = 500) -> graphviz.Digraph:
-    """The graph that computed `root`, as a `graphviz.Digraph` (shows inline in Jupyter;
-    `.source` is the DOT text; `render(dot, "g.svg")` writes a file).
+class Drawing(graphviz.Digraph):
+    """A `graphviz.Digraph` (`.source`, `.render`, `.pipe`) that shows itself in a Jupyter
+    notebook in minigrad's pan/zoom viewer, opening readable on `focus` (DOT ids)."""
 
+    focus: tuple[str, ...] = ()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **kwargs: Any) -> dict[str, str]:
+        from .viewer import viewer_fragment
+
+        svg = pipe(self, "svg").decode("utf-8")
+        return {"text/html": viewer_fragment(svg, focus=self.focus), "image/svg+xml": svg}
+
+    def html(self, uid: str | None = None) -> str:
+        """The picture in the pan/zoom viewer, as an HTML fragment (inline SVG and script)."""
+        from .viewer import viewer_fragment
+
+        return viewer_fragment(pipe(self, "svg").decode("utf-8"), focus=self.focus, uid=uid)
+
+
+def draw(root: Node, *, show_data: bool = True, show_grad: bool = True,
+         rankdir: str | None = None, collapse: Sequence[str] = (), highlight: Any = None,
+         max_nodes: int = 500, focus: Sequence[Node] = ()) -> Drawing:
+    """The graph that computed `root`, as a Digraph (shows inline in Jupyter in a pan/zoom
+    viewer; `.source` is the DOT text; `render(dot, "g.svg")` writes a file).
+
+    Each value box shows the node's name, data and gradient d(root)/d(node): `.grad` where
+    the node has one, else the engine's backward walk gives it (while the graph has not been
+    released by a backward). `rankdir` "LR" or "TB" (None: from the graph's shape).
     `collapse` names scopes (by kind, own name, or dotted path) to draw as one box each.
     `highlight` is a `Step` from `backprop_steps`: its node and the edges carrying gradient
-    are marked, and nodes show the gradients accumulated so far instead of `.grad`.
-    Over `max_nodes` drawn nodes, a ValueError suggests `collapse=` instead.
+    are marked, and nodes show the gradients accumulated so far. `focus`: the nodes the
+    viewer opens on (default: `root`). Over `max_nodes` drawn nodes, a ValueError suggests
+    `collapse=` instead.
 
     >>> from minigrad import Value
     >>> a = Value(3.0, "a")
     >>> "a" in draw(a * 2.0).source
     True
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
     p = plan(root, collapse)
     if p.node_count() > max_nodes:
         raise _too_big(p, max_nodes)
-    grads = marks = None
+    marks = None
+    grads: dict[int, Any] | None = None
     if highlight is not None:
         if isinstance(highlight, Node):
             marks = Marks(nodes={p.value_id(highlight)} if id(highlight) in p.index else set())
         else:
             marks = step_marks(p, highlight)
-            grads = highlight.accumulated
-    return build(p, show_data=show_data, show_grad=show_grad, rankdir=rankdir,
-                 grads=grads, marks=marks)
+            acc = highlight.accumulated
+            grads = {id(n): acc[n] for n in acc}
+    if grads is None and show_grad:
+        walked = gradients(root)
+        grads = {id(n): _shown_grad(n, walked) for n in p.nodes}
+    dot = build(p, show_data=show_data, show_grad=show_grad, rankdir=rankdir,
+                grads=grads, marks=marks)
+    dot.focus = tuple(p.value_id(n) for n in (focus or (root,)) if id(n) in p.index)
+    return dot
 
 
 # ---- rendering through the Graphviz program -------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,11 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..engine import Node
-from .draw import Plan, build, expr_text, pipe, plan, scope_title, step_marks, summarize
+from .draw import Plan, _too_big, build, pipe, plan, scope_title, step_marks, summarize
+from .explain import product, running_sum, so_far
+from .names import equation, grad_name
 from .steps import Step, backprop_steps
+from .viewer import VIEWER_JS, clean_svg
 
 
 def detail(value: Any, max_items: int = 12) -> str:
@@ -41,30 +43,43 @@ def detail(value: Any, max_items: int = 12) -> str:
 
 def _describe(node: Node, p: Plan) -> dict[str, Any]:
     name = p.names.get(id(node), "?")
-    out: dict[str, Any] = {"name": name}
-    out["expr"] = expr_text(node, p.names)
+    out: dict[str, Any] = {"name": name, "expr": equation(node, p.names)}
     if isinstance(node, Tensor):
-        out["kind"] = f"{'scalar' if node.dim() == 0 else tuple(node.shape)} {node.dtype.name}"
+        shape = tuple(node.shape)
+        out["kind"] = f"{'scalar' if shape == () else shape} {np.asarray(node.data).dtype}"
     if node.scope is not None:
         out["scope"] = scope_title(node.scope)
-    out["data"] = summarize(node.data)
+    out["data"] = summarize(np.asarray(node.data))
     return out
 
 
+def _sends(step: Step, p: Plan) -> list[list[str]]:
+    """[name, upstream x local = share (or the share), the receiver's sum so far] per send."""
+    local = step.local or [None] * len(step.sends)
+    totals = step.totals or [(None, share) for _, share in step.sends]
+    rows = []
+    for (parent, share), loc, (before, after) in zip(step.sends, local, totals):
+        name = p.names.get(id(parent), "?")
+        line = product(step.upstream, loc, share, times="\u00d7") or detail(share)
+        total = "" if before is None else f"{name} so far: {so_far(before, share, after)}"
+        rows.append([name, line, total])
+    return rows
+
+
 def backprop_page(root: Node, *, gradient: Any = None, collapse: Sequence[str] = (),
-                  rankdir: str = "LR", show_data: bool = True, max_nodes: int = 500,
+                  rankdir: str | None = None, show_data: bool = True, max_nodes: int = 500,
                   title: str | None = None) -> str:
     """The stepper page as an HTML string (see `save_backprop_html`)."""
     steps: list[Step] = list(backprop_steps(root, gradient))
     p = plan(root, collapse)
     if p.node_count() > max_nodes:
-        from .draw import _too_big
         raise _too_big(p, max_nodes)
 
     # Each drawn node's grad label, step by step; the layout reserves its widest text.
     shown = {id(n): f"n{p.index[id(n)]}" for n in p.nodes
              if id(n) not in p.box_of and n.requires_grad}
     widest = {key: "grad -" for key in shown}
+    root_name = p.names[id(p.nodes[-1])]
     frames: list[dict[str, Any]] = []
     for step in steps:
         changed: dict[str, str] = {}
@@ -85,10 +100,13 @@ def backprop_page(root: Node, *, gradient: Any = None, collapse: Sequence[str] =
             "to": sorted({p.value_id(q) for q, _ in step.sends}),
             "op": step.op,
             "up": detail(step.upstream),
+            "upName": grad_name(root_name, p.names.get(id(node), "?")),
             "rule": step.rule,
-            "sends": [[p.names.get(id(q), "?"), detail(g)] for q, g in step.sends],
+            "sends": _sends(step, p),
             "from": [[f"{p.names.get(id(c), '?')} ({c.op})", detail(g)]
                      for c, g in step.contributions],
+            "sum": (running_sum([g for _, g in step.contributions])
+                    if len(step.contributions) > 1 else ""),
             "g": changed,
         }
         frame.update(_describe(node, p))
@@ -96,24 +114,27 @@ def backprop_page(root: Node, *, gradient: Any = None, collapse: Sequence[str] =
 
     dot = build(p, show_data=show_data, show_grad=True, rankdir=rankdir,
                 grad_text=widest)
-    svg = _clean_svg(pipe(dot, "svg").decode("utf-8"))
-    data = {"steps": frames, "gradNodes": sorted(shown.values()),
-            "root": p.names[id(p.nodes[-1])]}
+    svg = clean_svg(pipe(dot, "svg").decode("utf-8")).replace(
+        "<svg ", '<svg id="graph-svg" ', 1)
+    data = {"steps": frames, "gradNodes": sorted(shown.values()), "root": root_name,
+            "rootGrad": grad_name(root_name, root_name)}
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     payload = payload.replace("<", "\\u003c")           # cannot close or open a tag
-    heading = title or f"Backprop through {p.names[id(p.nodes[-1])]}: {len(steps)} steps"
+    heading = title or f"Backprop through {root_name}: {len(steps)} steps"
     return (_PAGE.replace("%TITLE%", html.escape(heading))
             .replace("%SVG%", svg)
             .replace("%DATA%", payload)
             .replace("%STYLE%", _STYLE)
+            .replace("%VIEWER%", VIEWER_JS)
             .replace("%SCRIPT%", _SCRIPT))
 
 
 def save_backprop_html(root: Node, path: str | Path, **options: Any) -> Path:
     """Write ONE self-contained HTML file that steps through backprop of `root`: Previous/Next
-    buttons, arrow keys and a slider; the graph zooms (wheel) and pans (drag), "fit" shows it
-    all; a side panel shows each step's node, upstream gradient, local rule, the share sent to
-    each input and, for a reused node, each consumer's share of the sum.
+    buttons, arrow keys and a slider; the graph zooms (wheel) and pans (drag) in the same
+    viewer as every other picture, "fit" shows it all; a side panel shows each step's node,
+    upstream gradient, local rule, and the share sent to each input as upstream x local =
+    share with the numbers filled in, and, where several shares meet, their running sum.
 
     Options: gradient (seed of a non-scalar root), collapse, rankdir, show_data, max_nodes,
     title. Needs Graphviz's `dot` to lay the graph out.
@@ -121,17 +142,6 @@ def save_backprop_html(root: Node, path: str | Path, **options: Any) -> Path:
     path = Path(path)
     path.write_text(backprop_page(root, **options), encoding="utf-8")
     return path
-
-
-def _clean_svg(svg: str) -> str:
-    """Inline-ready SVG: no XML prolog, DOCTYPE (it names an external DTD) or comments, and
-    sized by the page instead of in points."""
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg id="graph-svg" width="100%" '
-                 'height="100%"', svg, count=1)
-    svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
-    return svg.strip()
 
 
 _PAGE = """<!DOCTYPE html>
@@ -167,6 +177,7 @@ _PAGE = """<!DOCTYPE html>
   </aside>
 </main>
 <script id="steps-data" type="application/json">%DATA%</script>
+<script>%VIEWER%</script>
 <script>%SCRIPT%</script>
 </body>
 </html>
@@ -207,6 +218,8 @@ main { display: flex; min-height: 0; }
 #panel td.who { width: 1%; padding-right: 12px; white-space: nowrap; color: var(--recv);
   font-weight: 600; }
 #panel .note { color: #666; font-size: 12.5px; }
+#panel .sofar { color: #555; font-size: 12px; }
+#panel .sum { margin-top: 2px; font-weight: 600; }
 #panel .legend span { display: inline-block; margin-right: 10px; font-size: 12px; }
 #panel .sw { display: inline-block; width: 12px; height: 12px; border-radius: 3px;
   vertical-align: -2px; margin-right: 4px; border: 2px solid; }
@@ -252,62 +265,12 @@ _SCRIPT = r"""
   var doneAt = {};
   steps.forEach(function (s, k) { if (!(s.node in doneAt)) doneAt[s.node] = k; });
 
-  // ---- zoom and pan: the viewBox is the camera ----
-  var vb0 = svg.viewBox.baseVal;
-  var home = { x: vb0.x, y: vb0.y, w: vb0.width, h: vb0.height };
-  var view = Object.assign({}, home);
-  function setView(v) {
-    view = v;
-    svg.setAttribute("viewBox", [v.x, v.y, v.w, v.h].join(" "));
-  }
-  function toUser(cx, cy) {
-    var pt = svg.createSVGPoint(); pt.x = cx; pt.y = cy;
-    return pt.matrixTransform(svg.getScreenCTM().inverse());
-  }
-  function zoomAt(cx, cy, f) {
-    var p = toUser(cx, cy);
-    var w = view.w * f, h = view.h * f;
-    if (w < home.w / 40 || w > home.w * 8) return;
-    setView({ x: p.x - (p.x - view.x) * f, y: p.y - (p.y - view.y) * f, w: w, h: h });
-  }
-  function zoomCenter(f) {
-    var r = box.getBoundingClientRect();
-    zoomAt(r.left + r.width / 2, r.top + r.height / 2, f);
-  }
-  box.addEventListener("wheel", function (e) {
-    e.preventDefault();
-    zoomAt(e.clientX, e.clientY, Math.exp(e.deltaY * 0.0015));
-  }, { passive: false });
-  var drag = null;
-  box.addEventListener("pointerdown", function (e) {
-    if (e.button !== 0) return;
-    drag = { x: e.clientX, y: e.clientY, v: Object.assign({}, view),
-             s: svg.getScreenCTM().a };
-    box.classList.add("dragging");
-    box.setPointerCapture(e.pointerId);
-  });
-  box.addEventListener("pointermove", function (e) {
-    if (!drag) return;
-    var dx = (e.clientX - drag.x) / drag.s, dy = (e.clientY - drag.y) / drag.s;
-    setView({ x: drag.v.x - dx, y: drag.v.y - dy, w: drag.v.w, h: drag.v.h });
-  });
-  function endDrag() { drag = null; box.classList.remove("dragging"); }
-  box.addEventListener("pointerup", endDrag);
-  box.addEventListener("pointercancel", endDrag);
-  document.getElementById("fit").onclick = function () { setView(Object.assign({}, home)); };
-  document.getElementById("zoomin").onclick = function () { zoomCenter(1 / 1.25); };
-  document.getElementById("zoomout").onclick = function () { zoomCenter(1.25); };
-
-  function keepInView(el) {
-    if (!el) return;
-    if (view.x === home.x && view.y === home.y && view.w === home.w) return;  // all shown
-    var r = el.getBoundingClientRect(), b = box.getBoundingClientRect(), m = 30;
-    if (r.left >= b.left + m && r.right <= b.right - m &&
-        r.top >= b.top + m && r.bottom <= b.bottom - m) return;   // on screen: keep still
-    var c = toUser(r.left + r.width / 2, r.top + r.height / 2);
-    var mid = toUser(b.left + b.width / 2, b.top + b.height / 2);
-    setView({ x: view.x + (c.x - mid.x), y: view.y + (c.y - mid.y), w: view.w, h: view.h });
-  }
+  // ---- zoom and pan: the same viewer as every picture, opening readable on step 1 ----
+  var viewer = MinigradViewer(box, { fillParent: true, wheel: "always",
+                                     focus: [steps[0].node] });
+  document.getElementById("fit").onclick = function () { viewer.fit(); };
+  document.getElementById("zoomin").onclick = function () { viewer.zoomBy(1 / 1.25); };
+  document.getElementById("zoomout").onclick = function () { viewer.zoomBy(1.25); };
 
   // ---- the side panel ----
   function el(tag, cls, text) {
@@ -316,12 +279,15 @@ _SCRIPT = r"""
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function table(rows, arrow) {
-    var t = el("table");
+  function table(rows, arrow, cls) {
+    var t = el("table", cls || "");
     rows.forEach(function (r) {
       var tr = el("tr");
       tr.appendChild(el("td", "who", (arrow || "") + r[0]));
-      tr.appendChild(el("td", "num", r[1]));
+      var td = el("td", "num");
+      td.appendChild(el("div", "share", r[1]));
+      if (r[2]) td.appendChild(el("div", "sofar", r[2]));
+      tr.appendChild(td);
       t.appendChild(tr);
     });
     return t;
@@ -334,15 +300,15 @@ _SCRIPT = r"""
     if (s.kind) panel.appendChild(el("div", "note", s.kind));
     if (s.scope) panel.appendChild(el("div", "note", "in " + s.scope));
     panel.appendChild(el("div", "mono", "data " + s.data));
-    panel.appendChild(el("h3", "", "Upstream gradient d" + DATA.root + "/d" + s.name));
+    panel.appendChild(el("h3", "", "Upstream gradient " + s.upName));
     panel.appendChild(el("div", "mono up", s.up));
     if (k === 0) {
-      panel.appendChild(el("div", "note", "the seed: d" + DATA.root + "/d" + DATA.root +
-                           " = 1"));
+      panel.appendChild(el("div", "note", "the seed: " + DATA.rootGrad + " = 1"));
     } else if (s.from.length > 1) {
       panel.appendChild(el("div", "note", s.name + " is used " + s.from.length +
                            " times: its gradient is the sum of each consumer's share"));
       panel.appendChild(table(s.from, "from "));
+      panel.appendChild(el("div", "mono sum", "= " + s.sum));
     } else if (s.from.length === 1) {
       panel.appendChild(el("div", "note", "from " + s.from[0][0]));
     }
@@ -350,8 +316,8 @@ _SCRIPT = r"""
     panel.appendChild(el("div", "mono rule", s.rule ||
       "leaf: nothing to send; this is its final gradient (.grad)"));
     if (s.sends.length) {
-      panel.appendChild(el("h3", "", "Sends to each input (upstream \u00d7 local)"));
-      panel.appendChild(table(s.sends, "\u2192 "));
+      panel.appendChild(el("h3", "", "Sends to each input: upstream \u00d7 local = share"));
+      panel.appendChild(table(s.sends, "\u2192 ", "sends"));
     }
   }
 
@@ -387,7 +353,7 @@ _SCRIPT = r"""
     prevB.disabled = k === 0;
     nextB.disabled = k === n - 1;
     renderPanel(s, k);
-    keepInView(document.getElementById(s.node));
+    viewer.keepInView(document.getElementById(s.node));
   }
   slider.max = n - 1;
   prevB.onclick = function () { show(at - 1); };
@@ -401,16 +367,5 @@ _SCRIPT = r"""
     else if (e.key === "End") { show(n - 1); e.preventDefault(); }
   });
   show(0);
-  // A big graph fitted to the window can be too small to read: start zoomed in on the
-  // first node instead ("fit" shows everything).
-  (function startReadable() {
-    var scale = svg.getScreenCTM().a, want = 1.1;
-    if (scale >= 0.75) return;
-    var r = document.getElementById(steps[0].node).getBoundingClientRect();
-    var c = toUser(r.left + r.width / 2, r.top + r.height / 2);
-    var w = box.clientWidth / want, h = box.clientHeight / want;
-    setView({ x: c.x - w / 2, y: c.y - h / 2, w: w, h: h });
-    keepInView(document.getElementById(steps[0].node));
-  })();
 })();
 """

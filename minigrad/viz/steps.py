@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,8 +85,11 @@ class Step:
     `contributions` lists (consumer, share) that were summed into it, one per use (a reused
     node has several; the root has none: its gradient is the seed); `rule` is the op's local
     derivative; `sends` lists (parent, share) for each input the op sends a gradient to, in
-    operand order, shares already summed back to the parent's shape; `accumulated` maps each
-    node to its gradient summed so far, after this step's shares were added.
+    operand order, shares already summed back to the parent's shape; `local` holds, for each
+    send, the op's local derivative d(node)/d(parent) when both are single numbers (so that
+    upstream x local = share; None for arrays); `totals` holds, for each send, the parent's
+    gradient before and after this share was added (before is None for its first share);
+    `accumulated` maps each node to its gradient summed so far, after this step's shares.
     """
 
     index: int
@@ -98,6 +101,8 @@ class Step:
     sends: list[tuple[Node, Any]]
     contributions: list[tuple[Node, Any]]
     accumulated: Accumulated
+    local: list[Any] = field(default_factory=list)
+    totals: list[tuple[Any, Any]] = field(default_factory=list)
 
     @property
     def reused(self) -> bool:
@@ -148,12 +153,44 @@ def _replay(root: Node, seed: Any) -> Iterator[Step]:
     total = len(steps)
     for index, (node, g, sends) in enumerate(steps):
         contributions = received.pop(id(node), [])
+        totals: list[tuple[Any, Any]] = []
         for parent, share in sends:
             key = id(parent)
             before = running.get(key)
             running[key] = share if before is None else before + share
             received.setdefault(key, []).append((node, share))
             history.record(parent, index, _as_grad(parent, running[key]))
+            totals.append((None if before is None else _as_grad(parent, before),
+                           _as_grad(parent, running[key])))
         yield Step(index=index, total=total, node=node, op=node.op, upstream=g,
                    rule=node.rule(), sends=list(sends),
-                   contributions=contributions, accumulated=Accumulated(history, index))
+                   contributions=contributions, accumulated=Accumulated(history, index),
+                   local=local_derivatives(node, g, sends), totals=totals)
+
+
+def _single(x: Any) -> bool:
+    return x is not None and np.size(np.asarray(x)) == 1
+
+
+def _number(x: Any) -> float:
+    return float(np.asarray(x).reshape(()))
+
+
+def local_derivatives(node: Node, upstream: Any, sends: list[tuple[Node, Any]]) -> list[Any]:
+    """d(node)/d(parent) for each send, when the node, the parent and the shares are single
+    numbers (None for arrays: a Jacobian, not a number): share / upstream, or, when the
+    upstream gradient is 0, the shares of the engine's walk from `node` with a seed of 1."""
+    if not sends or not _single(node.data) or not _single(upstream):
+        return [None] * len(sends)
+    if all(_single(p.data) and _single(s) for p, s in sends) and _number(upstream) != 0.0:
+        g = _number(upstream)
+        return [_number(s) / g for _, s in sends]
+    seed = _seed(node, None, "local_derivatives") if isinstance(node, Tensor) else 1.0
+    first = walk_backward(node, seed)[0]           # the node's own step comes first
+    units = list(first[2])
+    out = []
+    for parent, _ in sends:
+        k = next(i for i, (q, _) in enumerate(units) if q is parent)
+        _, unit = units.pop(k)
+        out.append(_number(unit) if _single(parent.data) and _single(unit) else None)
+    return out

@@ -1,9 +1,13 @@
 """Step through backprop in a terminal, one small table per node.
 
+Nodes are named by their label, or else by how they were computed (`x*w`); each share is
+written with its numbers, upstream x local = share, and where several shares meet the
+running sum is shown.
+
 >>> from minigrad import Value
 >>> x, w = Value(2.0, "x"), Value(-3.0, "w")
 >>> steps = step_through(x * w, interactive=False)        # doctest: +ELLIPSIS
-step 1/3  #2 = x * w
+step 1/3  x*w
 ...
 """
 
@@ -15,7 +19,10 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..engine import Node
-from .draw import expr_text, node_names, scope_title, summarize, walk
+from .draw import scope_title, summarize
+from .explain import product, running_sum, so_far
+from .names import equation, grad_name, node_names, walk
+from .notebook import Shown, iframe, in_notebook, show_html
 from .steps import Step, backprop_steps
 
 
@@ -37,8 +44,9 @@ def _rows(rows: list[tuple[str, str]], width: int) -> list[str]:
 
 
 def format_step(step: Step, names: dict[int, str], root_name: str = "root") -> str:
-    """One step as a small table: node, upstream gradient (and, for a reused node, each
-    consumer's share of the sum), local rule, the share sent to each input."""
+    """One step as a small table: node, upstream gradient (for a reused node each consumer's
+    share and their running sum), local rule, and each input's share as upstream x local =
+    share, with the input's gradient so far."""
     def name(n: Node) -> str:
         return names.get(id(n), "?")
 
@@ -46,21 +54,27 @@ def format_step(step: Step, names: dict[int, str], root_name: str = "root") -> s
     rows: list[tuple[str, str]] = []
     if step.node.scope is not None:
         rows.append(("in", scope_title(step.node.scope)))
-    rows.append(("data", _text(step.node.data)))
-    rows.append((f"upstream d{root_name}/d{me}", _text(step.upstream)))
+    rows.append(("data", _text(np.asarray(step.node.data))))
+    rows.append((f"upstream {grad_name(root_name, me)}", _text(step.upstream)))
     if step.index == 0:
-        rows.append(("", f"(the seed: d{root_name}/d{root_name} = 1)"))
+        rows.append(("", f"(the seed: {grad_name(root_name, root_name)} = 1)"))
     elif step.reused:
         for consumer, share in step.contributions:
             rows.append((f"  + from {name(consumer)} ({consumer.op})", _text(share)))
+        rows.append(("  = running sum", running_sum([s for _, s in step.contributions])))
     elif step.contributions:
         consumer = step.contributions[0][0]
         rows.append(("", f"(from {name(consumer)} ({consumer.op}))"))
     rows.append(("local rule", step.rule or "leaf: this is its final gradient (.grad)"))
-    for parent, share in step.sends:
-        rows.append((f"-> {name(parent)}", _text(share)))
+    local = step.local or [None] * len(step.sends)
+    totals = step.totals or [(None, share) for _, share in step.sends]
+    for (parent, share), loc, (before, after) in zip(step.sends, local, totals):
+        line = product(step.upstream, loc, share) or _text(share)
+        rows.append((f"-> {name(parent)}", line))
+        if before is not None:
+            rows.append(("", f"{name(parent)} so far: {so_far(before, share, after)}"))
     width = max(len(k) for k, _ in rows)
-    head = f"step {step.index + 1}/{step.total}  {expr_text(step.node, names)}"
+    head = f"step {step.index + 1}/{step.total}  {equation(step.node, names)}"
     return "\n".join([head, *_rows(rows, width)])
 
 
@@ -69,9 +83,16 @@ def step_through(root: Node, file: TextIO | None = None, interactive: bool | Non
     """Print each backprop step of `root` as a small table, in `.backward()`'s order.
 
     Attached to a terminal (stdin is a tty) it waits for Enter between steps (q + Enter
-    stops); otherwise, or with interactive=False, it runs straight through. Nothing on the
-    graph changes. Returns the steps shown.
+    stops); otherwise, or with interactive=False, it runs straight through. In a Jupyter
+    notebook (no `file`, `interactive` not given) it shows the HTML stepper in the cell
+    instead (`save_backprop_html`'s page). Nothing on the graph changes. Returns the steps.
     """
+    if file is None and interactive is None and in_notebook():
+        from .html import backprop_page
+
+        steps = Shown(backprop_steps(root, gradient))
+        show_html(iframe(backprop_page(root, gradient=gradient)))
+        return steps
     out = sys.stdout if file is None else file
     if interactive is None:
         interactive = bool(getattr(sys.stdin, "isatty", lambda: False)())
