@@ -231,7 +231,15 @@ class Tensor(Node):
                 if replaced is not None:
                     g = replaced if create_graph else self._check_grad(replaced, "hook")
         if store and (self._op is None or (extra is not None and extra.get("retain"))):
-            if create_graph:
+            tracer = STATE.tracer
+            if tracer is not None and not STATE.grad_enabled:   # compile: as ops, in place
+                if self._grad is None:
+                    self._grad = g.clone() if g._data.dtype == self._data.dtype else \
+                        g.to(self._data.dtype)
+                    tracer.set_grad(self, self._grad)
+                else:
+                    self._grad.add_(g)
+            elif create_graph:
                 self._grad = g if self._grad is None else self._grad + g
             elif self._take(g, g, (g,), False):   # g may be held elsewhere: borrowed
                 self._own_grad()
@@ -301,6 +309,8 @@ class Tensor(Node):
             return extra["snapshot"]
         t = _wrap(self._data)
         t._label = self.label
+        if STATE.tracer is not None:
+            STATE.tracer.alias(t, self)
         return t
 
     @property
@@ -443,8 +453,8 @@ class Tensor(Node):
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
         seed = _seed(self, gradient, "backward")
-        if create_graph:
-            seed = _wrap(seed)
+        if create_graph or STATE.tracer is not None:
+            seed = _constant(seed, None) if STATE.tracer is not None else _wrap(seed)
         retain = create_graph if retain_graph is None else retain_graph
         if inputs is None:
             run_backward(self, seed, retain, create_graph)
@@ -518,6 +528,8 @@ class Tensor(Node):
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(self, "numpy's view of a tensor (np.asarray)")
         arr = self._data
         if dtype is not None and np.dtype(dtype) != arr.dtype:
             if copy is False:
@@ -546,6 +558,8 @@ class Tensor(Node):
         """The data as an ndarray sharing this tensor's memory (changes show on both sides
         and are not tracked by autograd, as PyTorch). `force=True` allows it also for a tensor
         that requires grad (as `detach().numpy()`)."""
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(self, ".numpy()")
         if force:
             return self._data
         if self._rg:
@@ -554,6 +568,8 @@ class Tensor(Node):
         return self._data
 
     def tolist(self) -> Any:
+        if STATE.tracer is not None:
+            STATE.tracer.reads_value(self, ".tolist()")
         return self._data.tolist()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
@@ -736,12 +752,19 @@ _UFUNCS = _ufunc_table()
 def zero_grads(params: Any, set_to_none: bool = True) -> None:
     """Reset the gradients of `params`: to None (default), or to zeros in place (what
     `Module.zero_grad` and `Optimizer.zero_grad` do)."""
+    tracer = STATE.tracer
     for p in params:
         g = p._grad
+        if tracer is not None:
+            tracer.guard(lambda p=p: p._grad is None, "whether a gradient exists")
         if set_to_none or g is None:
             p._grad = None
+            if tracer is not None:
+                tracer.set_grad(p, None)
         elif g._op is not None or g._rg:          # a grad with a graph: replace it
             p._grad = _wrap(np.zeros(p._data.shape, dtype=p._data.dtype))
+        elif tracer is not None:
+            inplace(g, ops.SetItem, _constant(0.0, g._data.dtype), Ellipsis)
         else:
             g._data[...] = 0
             if g._ver is not None:
@@ -804,17 +827,30 @@ def _wrap(arr: np.ndarray) -> Tensor:
     t._seq = 0
     if STATE.inference:
         mark_inference(t)
+    if STATE.tracer is not None:
+        STATE.tracer.made(arr)
     return t
+
+
+def constant_leaf(arr: np.ndarray) -> Tensor:
+    """A leaf around an array made from Python values, not from any tensor's data (what
+    `minigrad.compile` may bake into a program as a constant)."""
+    if STATE.tracer is not None:
+        STATE.tracer.constant(arr)
+    return _wrap(arr)
 
 
 def _constant(x: Any, dtype: Any) -> Tensor:
     """A leaf holding a number or an array (a copy, so a later change of the caller's array
     cannot change a gradient) as `dtype` (None: PyTorch's inference)."""
     if isinstance(x, Tensor):
-        return x if dtype is None or x._data.dtype == dtype else _wrap(x._data.astype(dtype))
-    if dtype is None:
-        return _wrap(as_array(x))
-    return _wrap(np.array(x, dtype=dtype, copy=True))
+        if dtype is None or x._data.dtype == dtype:
+            return x
+        return cast(x, np.dtype(dtype))
+    arr = as_array(x) if dtype is None else np.array(x, dtype=dtype, copy=True)
+    if STATE.tracer is not None:
+        STATE.tracer.constant(arr)
+    return _wrap(arr)
 
 
 def to_index(index: Any) -> tuple[Any, tuple]:
@@ -972,10 +1008,13 @@ def cast(x: Any, target: np.dtype) -> Tensor:
     if isinstance(x, Tensor):
         if x._data.dtype == target:
             return x
-        if x._rg and STATE.grad_enabled and target.kind == "f":
+        if (x._rg and STATE.grad_enabled and target.kind == "f") or STATE.tracer is not None:
             return apply(ops.Cast, (x,), (x._data.dtype, target))
         return _wrap(x._data.astype(target))
-    return _wrap(np.array(x, dtype=target, copy=True))
+    arr = np.array(x, dtype=target, copy=True)
+    if STATE.tracer is not None:
+        STATE.tracer.constant(arr)
+    return _wrap(arr)
 
 
 # ---- views --------------------------------------------------------------------------------
@@ -1012,6 +1051,10 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
     view also rewrites its base's graph (CopySlices); a leaf that requires grad may only be
     changed under `no_grad` (or through `.data`).
     """
+    if STATE.tracer is None and t._view is None and t._extra is None:
+        done = _inplace_fast(t, op, other, saved)
+        if done:
+            return t
     if other is None:
         others: tuple = ()
     elif type(other) is tuple:
@@ -1047,6 +1090,8 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
     if record_it:
         needs = (t._rg,) + tuple(o._rg for o in others)
         snapshot = _wrap(t._data.copy())      # the old version's values (rules, pictures)
+        if STATE.tracer is not None:
+            STATE.tracer.record(snapshot, ops.Clone, (t,), None)
         before = stamp()                      # the operands are read as of now
     _write(t, op, t._data, others, saved)
     ver = t._ver
@@ -1060,6 +1105,43 @@ def inplace(t: Tensor, op: type[ops.Op], other: Any = None, saved: Any = None) -
     if STATE.tracer is not None:
         STATE.tracer.record_inplace(t, op, others, saved)
     return t
+
+
+def _inplace_fast(t: Tensor, op: type[ops.Op], other: Any, saved: Any) -> bool:
+    """The common in-place update done at once, when nothing is recorded and nothing needs
+    checking (what `inplace` would do, in fewer steps): a float tensor, not a view, that
+    owns its memory, updated by a ufunc op with a float number or a tensor of its own dtype
+    and shape that does not overlap it (SGD's `p.add_(g, alpha=-lr)`), or an integer tensor
+    by an int (`count.add_(1)`). Returns False (nothing done) in every other case."""
+    out = t._data
+    if op.ufunc is None or not out.flags.writeable:
+        return False
+    if out.dtype.kind != "f":                # integers: counting (`count.add_(1)`)
+        if type(other) is not int or out.dtype.kind not in "iu" or saved is not None \
+                or op not in (ops.Add, ops.Sub, ops.Mul):
+            return False
+    if isinstance(other, Tensor):
+        if other._rg and STATE.grad_enabled or other._extra is not None:
+            return False
+        b = other._data
+        if b.dtype != out.dtype or b.shape != out.shape or b is out \
+                or np.may_share_memory(b, out):
+            return False
+    elif type(other) is float or type(other) is int:
+        b = other
+    else:
+        return False
+    if t._rg and STATE.grad_enabled or 0 in out.strides:
+        return False
+    if saved is None:
+        op.ufunc(out, b, out=out)
+    elif op is ops.Add and type(saved) is float:
+        np.add(out, b * saved, out=out, casting="unsafe")
+    else:
+        return False
+    ver = t._ver
+    bump(ver if ver is not None else _new_version(t))
+    return True
 
 
 def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:

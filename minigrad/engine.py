@@ -447,8 +447,14 @@ def check_versions(node: Node) -> None:
     """Raise if a value `node`'s rule reads (its op's `reads`, and its output if the op reads
     it) was changed in place after `node` was made: computing with it would give a silently
     wrong gradient (PyTorch raises the same error)."""
-    op = node._op
     seq = node._seq
+    for t in (node, *node._parents):     # first at a glance: nothing changed since the node
+        v = t._ver
+        if v is not None and v.stamps[-1] > seq:
+            break
+    else:
+        return
+    op = node._op
     reads = op.reads(node._needs)
     extra = node._extra
     own = extra is not None and "saved_ins" in extra   # in-place: input 0 is a private copy
@@ -498,7 +504,9 @@ def run_backward(
     wanted = None if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
-    plain = store and not create_graph and not anomaly       # the usual .backward()
+    tracer = STATE.tracer
+    tensors = create_graph or tracer is not None   # rules run on tensors (compile records them)
+    plain = store and not tensors and not anomaly            # the usual .backward()
     last_mutation = STATE.last_mutation
     borrowed: dict[int, Node] = {}      # leaves whose .grad is still someone else's array
     retain_graph = retain_graph or observe is not None
@@ -519,7 +527,7 @@ def run_backward(
                         continue
                     node.grad = g             # intermediates show the latest pass
             elif op is None or node._extra is not None:
-                g = node._arrive(g, create_graph, store)   # leaves, hooks, retain_grad
+                g = node._arrive(g, tensors, store)   # leaves, hooks, retain_grad
             if wanted is not None and id(node) in wanted:
                 collected[id(node)] = g
             if op is None or g is None:
@@ -531,7 +539,9 @@ def run_backward(
             if not node._scalar and node._seq < last_mutation:
                 check_versions(node)          # something changed in place since: look
             extra = None if node._scalar else node._extra
-            if create_graph:
+            if tensors:
+                if tracer is not None:
+                    tracer.backward_of(node)
                 ins = extra["saved_ins"] if extra and "saved_ins" in extra else parents
                 grads = op.backward(g, node, ins, node._saved, needs)
             else:
@@ -558,7 +568,7 @@ def run_backward(
                     if gp.shape != data.shape:
                         gp = sum_to(gp, data.shape)    # undo broadcasting, in one place
                     if gp.dtype != data.dtype:         # keep each gradient in its node's dtype
-                        gp = gp.astype(data.dtype) if not create_graph else gp.to(data.dtype)
+                        gp = gp.astype(data.dtype) if not tensors else gp.to(data.dtype)
                     if plain and parent._op is None and parent._extra is None:
                         key = id(parent)             # a leaf without hooks: stored now
                         if parent._take(gp, g, grads, key in borrowed):
@@ -582,6 +592,8 @@ def run_backward(
         STATE.grad_enabled = outer_mode
         for leaf_node in borrowed.values():
             leaf_node._own_grad()
+        if tracer is not None:
+            tracer.backward_done()
     return collected
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _seed, _wrap
+from .._tensor import Tensor, _seed, _wrap, constant_leaf
 from ..engine import (
     detect_anomaly,
     enable_grad,
@@ -143,7 +143,7 @@ def _grad_once(outputs: tuple, inputs: tuple, seeds: tuple, retain: bool,
     for t in inputs:
         g = totals.get(id(t))
         if g is not None and not isinstance(g, Tensor):
-            g = _wrap(np.array(g, dtype=t._data.dtype))
+            g = constant_leaf(np.array(g, dtype=t._data.dtype))
         result.append(g)
     return result
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, constant_leaf
 from ..engine import enable_grad, is_grad_enabled, set_grad_enabled
 from ..functions.creation import zeros_like
 from ..functions.shaping import stack
@@ -295,7 +295,7 @@ def _jacobian_rows(i: int, out: Tensor, ins: tuple, create_graph: bool,
                                    f"mode when create_graph=True.")
             rows[k].append(g)
     return tuple(stack(r).view(out.size() + x.size()) if r else
-                 _wrap(np.zeros(tuple(out.shape) + tuple(x.shape), dtype=x._data.dtype))
+                 constant_leaf(np.zeros(tuple(out.shape) + tuple(x.shape), dtype=x._data.dtype))
                  for r, x in zip(rows, ins))
 
 
@@ -306,7 +306,7 @@ def _jacobian_batched(outs: tuple, ins: tuple, create_graph: bool) -> tuple:
     eye = np.eye(total)
     basis, start = [], 0
     for o, n in zip(outs, numels):
-        basis.append(_wrap(eye[:, start:start + n].astype(o._data.dtype)))
+        basis.append(constant_leaf(eye[:, start:start + n].astype(o._data.dtype)))
         start += n
     flat = tuple(o.reshape(-1) for o in outs)
     live = [(f, b) for f, b in zip(flat, basis) if f.requires_grad]
@@ -316,7 +316,7 @@ def _jacobian_batched(outs: tuple, ins: tuple, create_graph: bool) -> tuple:
     else:
         vj = (None,) * len(ins)
     per_input = [g if g is not None else
-                 _wrap(np.zeros((total,) + tuple(x.shape), dtype=x._data.dtype))
+                 constant_leaf(np.zeros((total,) + tuple(x.shape), dtype=x._data.dtype))
                  for g, x in zip(vj, ins)]
     table = []
     for k, o in enumerate(outs):

@@ -17,11 +17,14 @@ from .. import dtypes
 from .._bind import export
 from .._tensor import Tensor, _wrap, as_array, default_float
 from ..device import check_device
+from ..engine import STATE
 from ._args import shape_args
 
 
 def _finish(arr: np.ndarray, requires_grad: bool, device: Any = None, what: str = "") -> Tensor:
     check_device(device, what)
+    if STATE.tracer is not None:
+        STATE.tracer.constant(arr)
     t = _wrap(arr)
     if requires_grad:
         t.requires_grad = True

@@ -16,14 +16,14 @@ import numpy as np
 
 from .. import ops
 from .._bind import export
-from .._tensor import Tensor, _wrap, apply, binary, cast, default_float, inplace
+from .._tensor import Tensor, _wrap, apply, binary, cast, constant_leaf, default_float, inplace
 from ._args import as_tensor_arg
 
 
 def _floating(x: Tensor) -> Tensor:
     """x itself if it is floating, else x as the default float dtype (no graph: integers
     never require grad)."""
-    return x if x._data.dtype.kind == "f" else _wrap(x._data.astype(default_float()))
+    return x if x._data.dtype.kind == "f" else cast(x, default_float())
 
 
 def _unary(op: type[ops.Op], floats: bool = True) -> Any:
@@ -389,7 +389,8 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s).")
-    v = value if isinstance(value, Tensor) else _wrap(np.asarray(value, dtype=input._data.dtype))
+    v = value if isinstance(value, Tensor) else \
+        constant_leaf(np.asarray(value, dtype=input._data.dtype))
     name = "MaskedFillBackward1" if isinstance(value, Tensor) else "MaskedFillBackward0"
     return apply(ops.Where, (m, cast(v, input._data.dtype), input), ops.named((), name))
 
@@ -571,7 +572,8 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 @export(function=False)
 def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     m = mask if isinstance(mask, Tensor) else as_tensor_arg(np.asarray(mask))
-    v = value if isinstance(value, Tensor) else _wrap(np.asarray(value, dtype=self._data.dtype))
+    v = value if isinstance(value, Tensor) else \
+        constant_leaf(np.asarray(value, dtype=self._data.dtype))
     return inplace(self, ops.SetItem, v, m._data.copy() if m._data.shape == self._data.shape
                    else np.broadcast_to(m._data, self._data.shape).copy())
 
@@ -579,13 +581,14 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
 @export(function=False)
 def zero_(self: Tensor) -> Tensor:
     """Fill with zeros, in place."""
-    return inplace(self, ops.SetItem, _wrap(np.zeros((), dtype=self._data.dtype)), Ellipsis)
+    return inplace(self, ops.SetItem, constant_leaf(np.zeros((), dtype=self._data.dtype)), Ellipsis)
 
 
 @export(function=False)
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Fill with `value` (a number or a 0-d tensor), in place."""
-    v = value if isinstance(value, Tensor) else _wrap(np.asarray(value, dtype=self._data.dtype))
+    v = value if isinstance(value, Tensor) else \
+        constant_leaf(np.asarray(value, dtype=self._data.dtype))
     return inplace(self, ops.SetItem, v, Ellipsis)
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import dtypes, ops
 from .._bind import export
-from .._tensor import Tensor, _wrap, default_float, inplace
+from .._tensor import Tensor, _wrap, apply, constant_leaf, default_float, inplace
+from ..engine import STATE
 from ._args import shape_args
 from .creation import _dtype, _finish, _size
 
@@ -37,7 +38,8 @@ class Generator:
             raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         self._seed = seed
-        self.rng = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
+        # reseeded in place: a compiled step that holds this stream keeps drawing from it
+        self.rng.bit_generator.state = np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF).state
         return self
 
     def seed(self) -> int:
@@ -51,7 +53,7 @@ class Generator:
     def get_state(self) -> Tensor:
         """The generator's state as a uint8 tensor (restore it with `set_state`)."""
         text = json.dumps(self.rng.bit_generator.state)
-        return _wrap(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+        return constant_leaf(np.frombuffer(text.encode(), dtype=np.uint8).copy())
 
     def set_state(self, state: Tensor) -> Generator:
         arr = state._data if isinstance(state, Tensor) else np.asarray(state)
@@ -63,6 +65,20 @@ class Generator:
 
 
 default_generator = Generator()
+
+
+def dropout_mask(x: Tensor, p: float, generator: Any = None) -> Tensor:
+    """(u >= p) / (1 - p), u uniform per element of x: inverted dropout's mask (an op: a
+    compiled step draws a new one at every call)."""
+    return apply(ops.RandomMask, (x,), (rng_of(generator), float(p)))
+
+
+def _not_traced(what: str) -> None:
+    if STATE.tracer is not None:
+        from ..compile.trace import CompileError
+        raise CompileError(f"minigrad.compile: {what}() draws random numbers while the "
+                           f"function is traced; they would be frozen into the compiled "
+                           f"program. Draw them outside and pass them in (dropout is fine).")
 
 
 def rng_of(generator: Any = None) -> np.random.Generator:
@@ -116,6 +132,7 @@ def _pick_rng(generator: Any, seed: Any) -> np.random.Generator:
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False, out: Any = None, seed: Any = None) -> Tensor:
     """Samples of the standard normal distribution N(0, 1)."""
+    _not_traced("randn")
     rng = _pick_rng(generator, seed)
     data = rng.standard_normal(_size(size, {}))
     return _finish(data.astype(_dtype(dtype)), requires_grad, device, "randn")
@@ -125,6 +142,7 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = No
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False, out: Any = None, seed: Any = None) -> Tensor:
     """Samples of the uniform distribution on [0, 1)."""
+    _not_traced("rand")
     rng = _pick_rng(generator, seed)
     data = rng.random(_size(size, {}))
     return _finish(data.astype(_dtype(dtype)), requires_grad, device, "rand")
@@ -136,6 +154,7 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
             high: Any = None) -> Tensor:
     """Integers uniform in [low, high): `randint(high, size)` or `randint(low, high, size)`
     (int64 unless `dtype`)."""
+    _not_traced("randint")
     args = list(args)
     if size is None and args and isinstance(args[-1], tuple | list):
         size = args.pop()
@@ -160,6 +179,7 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
 def randperm(n: int, generator: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
+    _not_traced("randperm")
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     data = rng_of(generator).permutation(int(n))
@@ -173,6 +193,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, generator: Any = N
            out: Any = None) -> Tensor:
     """Samples of N(mean, std^2): tensors `mean`/`std` give one sample per element (their
     broadcast shape); numbers need `size`."""
+    _not_traced("normal")
     rng = rng_of(generator)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -192,6 +213,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, generator: Any = N
 @export
 def bernoulli(input: Tensor, p: Any = None, generator: Any = None) -> Tensor:
     """1 with probability `input` (or `p`) per element, else 0 (input's dtype)."""
+    _not_traced("bernoulli")
     probs = input._data if p is None else np.broadcast_to(p, input._data.shape)
     if np.any((probs < 0) | (probs > 1)):
         raise RuntimeError("bernoulli: all elements of input should be between 0 and 1")
@@ -204,6 +226,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False,
                 generator: Any = None) -> Tensor:
     """Indices drawn with probabilities proportional to the rows of `input` (1-D or 2-D,
     non-negative, not necessarily normalised), int64."""
+    _not_traced("multinomial")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{dtypes.scalar_name(input._data.dtype)}")
@@ -240,18 +263,21 @@ def _like_random(input: Any, draw: Any, dtype: Any, requires_grad: bool) -> Tens
 @export(method=False)
 def rand_like(input: Any, dtype: Any = None, requires_grad: bool = False,
               generator: Any = None, **unused: Any) -> Tensor:
+    _not_traced("rand_like")
     return _like_random(input, rng_of(generator).random, dtype, requires_grad)
 
 
 @export(method=False)
 def randn_like(input: Any, dtype: Any = None, requires_grad: bool = False,
                generator: Any = None, **unused: Any) -> Tensor:
+    _not_traced("randn_like")
     return _like_random(input, rng_of(generator).standard_normal, dtype, requires_grad)
 
 
 @export(method=False)
 def randint_like(input: Any, low: int = 0, high: Any = None, dtype: Any = None,
                  requires_grad: bool = False, generator: Any = None) -> Tensor:
+    _not_traced("randint_like")
     if high is None:
         low, high = 0, low
     rng = rng_of(generator)

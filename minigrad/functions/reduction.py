@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from .._bind import export
-from .._tensor import Tensor, _wrap, apply, default_float
+from .._tensor import Tensor, _wrap, apply, constant_leaf, default_float
 from ._args import dims, one_dim, pick
 
 
@@ -359,7 +359,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     """(values, indices) sorted along `dim` (stable)."""
     d = one_dim(dim, input._data.ndim, "sort")
     if input._data.ndim == 0:
-        return values_indices["sort"](input, _wrap(np.zeros((), dtype=np.int64)))
+        return values_indices["sort"](input, constant_leaf(np.zeros((), dtype=np.int64)))
     idx = apply(ops.NoGrad, (input,), functools.partial(order, dim=d,
                                                         descending=builtins.bool(descending)))
     return _pick_along(input, idx, d, True, "sort")

@@ -23,6 +23,7 @@ from .._tensor import (
     _wrap,
     apply,
     cast,
+    constant_leaf,
     default_float,
     inplace,
 )
@@ -426,7 +427,7 @@ def _index_arg(index: Any, what: str) -> Tensor:
     arr = np.asarray(index)
     if arr.dtype.kind not in "iu":
         raise RuntimeError(f"{what}(): Expected dtype int64 for index")
-    return _wrap(np.array(arr, dtype=np.int64, copy=True))
+    return constant_leaf(np.array(arr, dtype=np.int64, copy=True))
 
 
 @export
@@ -521,6 +522,8 @@ def detach(input: Tensor) -> Tensor:
     if root._ver is None:
         root._ver = Version()
     t._ver = root._ver
+    if STATE.tracer is not None:
+        STATE.tracer.alias(t, input)
     return t
 
 

@@ -143,7 +143,7 @@ class BatchNorm1d(Module):
             if n > 1:
                 count.add_(1)             # in place, as PyTorch's
                 if momentum is None:
-                    factor = 1.0 / int(count._data)
+                    factor = 1.0 / count        # a tensor: compile keeps counting
         use_batch = training or buffers["running_mean"] is None
         track = not training or d["track_running_stats"]
         return F.batch_norm(x, buffers["running_mean"] if track else None,

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import dtypes
-from .._tensor import Tensor, _wrap, as_array, zero_grads
+from .._tensor import Tensor, _wrap, as_array, constant_leaf, zero_grads
 from ..engine import STATE, Scope, no_grad
 from .hooks import RemovableHandle, add_hook, call_with_hooks
 
@@ -92,6 +92,9 @@ class Module:
         d = self.__dict__
         if not _CALLS and not d.get("_labelled"):
             self._label_parameters()
+        if STATE.tracer is not None:        # minigrad.compile: the program depends on it
+            STATE.tracer.guard(lambda: self.training, f"{type(self).__name__}.training",
+                               key=(id(self), "training"))
         outer = STATE.scope                 # `with scope(...)`, inlined: a hot path
         STATE.scope = Scope(self._scope_name(), type(self).__name__, outer)
         _CALLS.append(self)
@@ -178,7 +181,7 @@ class Module:
         if value is None or isinstance(value, Tensor):
             return value
         if isinstance(value, np.ndarray):           # numpy's spelling: kept as a tensor
-            return _wrap(as_array(value))
+            return constant_leaf(as_array(value))
         raise TypeError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
                         f"(torch Tensor or None required)")
 

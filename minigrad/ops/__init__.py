@@ -59,6 +59,7 @@ from .elementwise import (
     Minimum,
     NoDerivative,
     NoGrad,
+    RandomMask,
     Reciprocal,
     Relu,
     Sigmoid,
@@ -94,6 +95,7 @@ from .shape import (
 )
 
 __all__ = [
+    "RandomMask",
     "NoDerivative",
     "named",
     "CheckIndex", "check_index",

@@ -16,6 +16,11 @@ class Add(Op):
     uses_inputs = False
     ufunc = np.add
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return (f"{args[0]} + {args[1]}" if saved is None
+                else f"{args[0]} + {args[1]} * {c(saved)}")
+
     @staticmethod
     def forward(ins, alpha):
         return ins[0] + ins[1] if alpha is None else ins[0] + ins[1] * alpha
@@ -46,6 +51,10 @@ class Sub(Op):
     ufunc = np.subtract
     reads = staticmethod(nothing)
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} - {args[1]}"
+
     @staticmethod
     def forward(ins, saved):
         return ins[0] - ins[1]
@@ -66,6 +75,10 @@ class Mul(Op):
     ufunc = np.multiply
     reads = staticmethod(cross)
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} * {args[1]}"
+
     @staticmethod
     def forward(ins, saved):
         return ins[0] * ins[1]
@@ -85,6 +98,10 @@ class Div(Op):
     @staticmethod
     def reads(needs):
         return needs[1], needs[0] or needs[1]
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} / {args[1]}"
 
     @staticmethod
     def forward(ins, saved):
@@ -108,6 +125,10 @@ class Neg(Op):
     name, rule, symbol = "neg", "d(-a)/da = -1", "-"
     uses_inputs = False
     ufunc = np.negative
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"-{args[0]}"
 
     @staticmethod
     def forward(ins, saved):
@@ -135,6 +156,10 @@ class AddConst(Op):
     uses_inputs = False
     wrapped_number = True
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} + {c(saved)}"
+
     @staticmethod
     def forward(ins, c):
         return ins[0] + c
@@ -158,6 +183,10 @@ class SubConst(Op):
     grad_fn = "SubBackward0"
     uses_inputs = False
     wrapped_number = True
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} - {c(saved)}"
 
     @staticmethod
     def forward(ins, c):
@@ -183,6 +212,10 @@ class MulConst(Op):
     uses_inputs = False
     wrapped_number = True
     saves_value = True          # PyTorch saves the number: a second backward is refused
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} * {c(saved)}"
 
     @staticmethod
     def forward(ins, c):
@@ -213,6 +246,10 @@ class RSubConst(Op):
     grad_fn = "RsubBackward1"
     uses_inputs = False
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(saved)} - {args[0]}"
+
     @staticmethod
     def forward(ins, c):
         return c - ins[0]
@@ -234,6 +271,10 @@ class RDivConst(Op):
     """out = c / a for a number c kept by the node (scalars);  da = -g * c / a**2"""
     name, rule = "div", "d(c/a)/da = -c/a^2"
     grad_fn = "DivBackward0"
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(saved)} / {args[0]}"
 
     @staticmethod
     def forward(ins, c):
@@ -259,6 +300,10 @@ class RPowConst(Op):
     uses_inputs = False
     reads_output = True
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(saved)} ** {args[0]}"
+
     @staticmethod
     def forward(ins, c):
         return c ** ins[0]
@@ -280,6 +325,10 @@ class RPowConst(Op):
 class PowConst(Op):
     """out = a ** p for a number p;  da = g * p * a**(p-1)  (0 when p = 0, as PyTorch)"""
     name, rule, symbol = "pow", "d(a^p)/da = p*a^(p-1)", "**"
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} ** {c(saved)}"
 
     @staticmethod
     def forward(ins, p):
@@ -319,6 +368,10 @@ class Pow(Op):
         if needs[1]:
             gb = fill_where((a == 0) & (b >= 0), g * out * log(a))
         return ga, gb
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} ** {args[1]}"
 
     @staticmethod
     def forward(ins, saved):
@@ -377,6 +430,10 @@ class Cast(Op):
     grad_fn = "ToCopyBackward0"
     reads = staticmethod(nothing)
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]}.astype({c(saved[1])})"
+
     @staticmethod
     def forward(ins, dtypes):
         return ins[0].astype(dtypes[1])
@@ -394,6 +451,10 @@ class Clone(Op):
     """out = a copy of a;  da = g"""
     name, rule = "clone", "d(clone a)/da = 1"
     uses_inputs = False
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]}.copy()"
 
     @staticmethod
     def forward(ins, saved):

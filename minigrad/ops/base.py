@@ -272,6 +272,14 @@ class Op:
         raise NotImplementedError
 
     @classmethod
+    def emit(cls, args: list[str], saved: Any, c: Any) -> str:
+        """The Python (numpy) expression computing this op's forward from its inputs'
+        variable names: the code `minigrad.compile` writes. `c(value)` gives the source of a
+        parameter (a literal, or the name of a constant). By default, a call of the op's own
+        forward; ops used often write plain numpy instead."""
+        return f"{c(cls)}.forward([{', '.join(args)}], {c(saved)})"
+
+    @classmethod
     def reads(cls, needs: tuple) -> tuple[bool, ...]:
         """Which inputs' values backward reads (default: all, if it uses inputs)."""
         return (cls.uses_inputs,) * len(needs)

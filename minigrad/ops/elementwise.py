@@ -18,6 +18,10 @@ class Exp(Op):
     scalar = staticmethod(math.exp)
     ufunc = np.exp
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.exp({args[0]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.exp(ins[0])
@@ -33,6 +37,10 @@ class Log(Op):
     scalar = staticmethod(math.log)
     ufunc = np.log
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.log({args[0]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.log(ins[0])
@@ -47,6 +55,10 @@ class Log1p(Op):
     name, rule = "log1p", "d log(1+a)/da = 1/(1+a)"
     grad_fn = "Log1PBackward0"
     ufunc = np.log1p
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.log1p({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -64,6 +76,10 @@ class Expm1(Op):
     reads_output = True
     ufunc = np.expm1
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.expm1({args[0]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.expm1(ins[0])
@@ -80,6 +96,10 @@ class Sqrt(Op):
     reads_output = True
     scalar = staticmethod(math.sqrt)
     ufunc = np.sqrt
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.sqrt({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -114,6 +134,10 @@ class Tanh(Op):
     reads_output = True
     scalar = staticmethod(math.tanh)
     ufunc = np.tanh
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.tanh({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -158,6 +182,10 @@ class Relu(Op):
     reads_output = True
     scalar = staticmethod(lambda x: x if x > 0 else 0.0)
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.maximum({args[0]}, 0)"
+
     @staticmethod
     def forward(ins, saved):
         return np.maximum(ins[0], 0)
@@ -171,6 +199,10 @@ class Abs(Op):
     """out = |a|;  da = g * sign(a)  (0 at a = 0)"""
     name, rule = "abs", "d|a|/da = sign(a)"
     ufunc = np.absolute
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.abs({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -186,6 +218,10 @@ class Sin(Op):
     name, rule = "sin", "d(sin a)/da = cos(a)"
     ufunc = np.sin
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.sin({args[0]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.sin(ins[0])
@@ -200,6 +236,10 @@ class Cos(Op):
     """out = cos(a);  da = -g * sin(a)"""
     name, rule = "cos", "d(cos a)/da = -sin(a)"
     ufunc = np.cos
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.cos({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -235,6 +275,10 @@ class Maximum(Op):
     name, rule = "maximum", "d max(a,b)/da = 1 if a > b (1/2 if equal)"
     ufunc = np.maximum
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.maximum({args[0]}, {args[1]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.maximum(ins[0], ins[1])
@@ -249,6 +293,10 @@ class Minimum(Op):
     """out = min(a, b) elementwise;  da = g * [a < b] (half where a == b), db = the rest"""
     name, rule = "minimum", "d min(a,b)/da = 1 if a < b (1/2 if equal)"
     ufunc = np.minimum
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.minimum({args[0]}, {args[1]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -309,6 +357,10 @@ class Where(Op):
     def reads(needs):
         return True, False, False
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.where({args[0]}, {args[1]}, {args[2]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.where(ins[0], ins[1], ins[2])
@@ -336,6 +388,10 @@ class ZeroGrad(Op):
     division): the gradient is 0 everywhere (PyTorch's convention at the jumps)."""
     name, rule = "step", "d f(a)/da = 0"
     uses_inputs = False
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(saved)}({', '.join(args)})"
 
     @staticmethod
     def forward(ins, fn):
@@ -368,12 +424,40 @@ class NoDerivative(ZeroGrad):
         raise RuntimeError(f"derivative for aten::{_fn_name(fn)} is not implemented")
 
 
+class RandomMask(Op):
+    """out = (u >= p) / (1 - p) for u uniform in [0, 1) drawn from `rng` at each call (inverted
+    dropout's mask, in the input's shape and dtype; no gradient). An op, so that a compiled
+    step draws a new mask at every call, from the same stream as eager mode."""
+    name, rule = "dropout_mask", ""
+    differentiable = False
+    reads = staticmethod(nothing)
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(cls)}.forward([{args[0]}], {c(saved)})"
+
+    @staticmethod
+    def forward(ins, saved):
+        rng, p = saved
+        a = ins[0]
+        keep = rng.random(a.shape) >= p
+        return (keep * np.asarray(1.0 / (1.0 - p), dtype=a.dtype)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(g, out, ins, saved, needs):
+        return (None,)
+
+
 class NoGrad(Op):
     """out = f(inputs) for a function with no gradient (comparisons, logical ops, isnan,
     floor division, argmax, ...): the output never requires grad."""
     name, rule = "nograd", ""
     differentiable = False
     reads = staticmethod(nothing)
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{c(saved)}({', '.join(args)})"
 
     @staticmethod
     def forward(ins, fn):

@@ -25,6 +25,10 @@ class MatMul(Op):
         return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0",
                 (3, 3): "BmmBackward0"}.get(nd, "UnsafeViewBackward0")
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]} @ {args[1]}"
+
     @staticmethod
     def forward(ins, saved):
         return ins[0] @ ins[1]
@@ -71,6 +75,12 @@ class Linear(Op):
     @staticmethod
     def reads(needs):
         return (needs[1], needs[0]) + (False,) * (len(needs) - 2)
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        if len(args) == 2:
+            return f"{args[0]} @ {args[1]}.T"
+        return f"{args[0]} @ {args[1]}.T + {args[2]}"
 
     @staticmethod
     def forward(ins, saved):

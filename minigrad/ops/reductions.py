@@ -41,6 +41,10 @@ class Sum(_Reduction):
     """out = sum of a over `dim`;  da = g broadcast back to a's shape"""
     name, rule = "sum", "d(sum a)/da_i = 1"
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.add.reduce({args[0]}, {c(saved[0])}, None, None, {saved[1]})"
+
     @staticmethod
     def forward(ins, saved):
         axis, keepdims = saved
@@ -54,6 +58,11 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     """out = sum of a over `dim` / n (n values in each sum);  da = g / n broadcast back"""
     name, rule = "mean", "d(mean a)/da_i = 1/n"
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return (f"np.add.reduce({args[0]}, {c(saved[0])}, None, None, {saved[1]}) / "
+                f"{count(c.shapes[0], saved[0])}")
 
     @staticmethod
     def forward(ins, saved):
@@ -100,6 +109,10 @@ class Max(_Extreme):
     """out = max of a over `dim`;  da = g at the maximum (split among ties)"""
     name, rule = "max", "d(max a)/da_i = 1 at the maximum (shared by ties)"
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.maximum.reduce({args[0]}, {c(saved[0])}, None, None, {saved[1]})"
+
     @staticmethod
     def forward(ins, saved):
         return np.maximum.reduce(ins[0], saved[0], None, None, saved[1])
@@ -108,6 +121,10 @@ class Max(_Extreme):
 class Min(_Extreme):
     """out = min of a over `dim`;  da = g at the minimum (split among ties)"""
     name, rule = "min", "d(min a)/da_i = 1 at the minimum (shared by ties)"
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.minimum.reduce({args[0]}, {c(saved[0])}, None, None, {saved[1]})"
 
     @staticmethod
     def forward(ins, saved):

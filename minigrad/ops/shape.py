@@ -17,6 +17,10 @@ class Reshape(Op):
     reads = staticmethod(nothing)
     view = True
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]}.reshape({c(tuple(saved))})"
+
     @staticmethod
     def forward(ins, shape):
         return ins[0].reshape(shape)
@@ -40,6 +44,10 @@ class Transpose(Op):
     grad_fn = "PermuteBackward0"
     reads = staticmethod(nothing)
     view = True
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"{args[0]}.transpose({c(tuple(saved))})"
 
     @staticmethod
     def forward(ins, axes):
@@ -120,12 +128,33 @@ def _index_inputs(first: int) -> Any:
     return staticmethod(lambda needs: (False,) * first + (True,) * (len(needs) - first))
 
 
+def index_source(template: Any, names: list[str]) -> str:
+    """Python source of an index: literals, with each Slot as the name of its array."""
+    items = template if isinstance(template, tuple) else (template,)
+    parts = []
+    for i in items:
+        if isinstance(i, Slot):
+            parts.append(names[i.k])
+        elif isinstance(i, slice):
+            parts.append(":".join("" if v is None else repr(v) for v in (i.start, i.stop))
+                         + ("" if i.step is None else f":{i.step!r}"))
+        elif i is Ellipsis:
+            parts.append("...")
+        else:
+            parts.append(repr(i))
+    return ", ".join(parts) + ("," if len(parts) == 1 and isinstance(template, tuple) else "")
+
+
 class GetItem(Op):
     """out = a[index] (index arrays, if any, are the extra inputs);
         da = zeros with g added at index (repeats accumulate)"""
     name, rule = "getitem", "da = g scattered back to the indexed places"
     reads = _index_inputs(1)
     view = True
+
+    @classmethod
+    def emit(cls, args, template, c):
+        return f"{args[0]}[{index_source(template, args[1:])}]"
 
     @staticmethod
     def forward(ins, template):
@@ -271,6 +300,10 @@ class Concatenate(Op):
     """out = inputs joined along `dim`;  d input_k = the slice of g where input k sits"""
     name, rule = "cat", "d input_k = g[slice of input k]"
     reads = staticmethod(nothing)
+
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.concatenate([{', '.join(args)}], {saved})"
 
     @staticmethod
     def forward(ins, axis):

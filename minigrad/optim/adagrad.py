@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, constant_leaf
 from ..functions.creation import full_like
 from .optimizer import Optimizer, number
 
@@ -42,7 +42,7 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _init_state(p: Tensor, initial: float, state: dict[str, Any]) -> None:
-        state["step"] = _wrap(np.zeros((), dtype=np.float64))
+        state["step"] = constant_leaf(np.zeros((), dtype=np.float64))
         state["sum"] = full_like(p, initial)
 
     def _validate(self, group: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, constant_leaf
 from ..functions.creation import zeros_like
 from ..functions.pointwise import maximum
 from .optimizer import Optimizer, number
@@ -62,7 +62,7 @@ class Adam(Optimizer):
         if group["maximize"]:
             g = -g
         if not state:
-            state["step"] = _wrap(np.zeros((), dtype=np.float64))
+            state["step"] = constant_leaf(np.zeros((), dtype=np.float64))
             state["exp_avg"] = zeros_like(p)
             state["exp_avg_sq"] = zeros_like(p)
             if group["amsgrad"]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap, zero_grads
-from ..engine import enable_grad, no_grad
+from ..engine import STATE, enable_grad, no_grad
 
 __all__ = ["Optimizer"]
 
@@ -123,10 +123,23 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if STATE.tracer is not None:      # minigrad.compile: the update depends on these
+            STATE.tracer.guard(self._structure, f"{type(self).__name__}'s options and state",
+                               key=(id(self), "structure"))
+            STATE.tracer.section = "update"
         with no_grad():
             for group in self.param_groups:
                 self._step_group(group)
         return loss
+
+    def _structure(self) -> tuple:
+        """The Python side of the optimizer an update depends on: every group's options,
+        which parameters have a gradient and which state entries exist."""
+        groups = tuple(tuple((k, repr(v)) for k, v in sorted(g.items()) if k != "params")
+                       for g in self.param_groups)
+        params = tuple((p._grad is None, tuple(sorted(self.state[p])) if p in self.state
+                        else ()) for g in self.param_groups for p in g["params"])
+        return groups, params
 
     def _step_group(self, group: dict[str, Any]) -> None:
         """Update every parameter of `group` that has a gradient (under no_grad)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, constant_leaf
 from ..functions.creation import zeros_like
 from .optimizer import Optimizer, number
 
@@ -48,7 +48,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, momentum = group["weight_decay"], group["momentum"]
         if not state:
-            state["step"] = _wrap(np.zeros((), dtype=np.float64))
+            state["step"] = constant_leaf(np.zeros((), dtype=np.float64))
             state["square_avg"] = zeros_like(p)
             if momentum > 0:
                 state["momentum_buffer"] = zeros_like(p)

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _wrap, as_array
+from ..._tensor import Tensor, _wrap, as_array, constant_leaf
+from ...engine import STATE, no_grad
 from ...functions._args import dims
+from ...functions.pointwise import isfinite, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -17,7 +19,7 @@ def as_tensor(x: Any, what: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     try:
-        return _wrap(as_array(x))
+        return constant_leaf(as_array(x))
     except TypeError as err:
         raise TypeError(f"{what}: expected a Tensor, got {type(x).__name__} ({err})") from None
 
@@ -59,20 +61,25 @@ def reduce_loss(loss: Tensor, reduction: str, what: str, count: Any = None) -> T
     return loss.sum() / float(n) if n else loss.sum() * float("nan")
 
 
-def shift(x: Tensor, axes: tuple[int, ...] | None) -> np.ndarray:
+def shift(x: Tensor, axes: tuple[int, ...] | None) -> Tensor:
     """max of x over `axes` (keepdims) as a constant; non-finite maxima become 0.
 
     Subtracting a constant c leaves log-sum-exp's gradient unchanged
     (d/dx [c + log sum exp(x - c)] = softmax(x) for any c), so it need not be differentiated.
+    (Computed on the array directly; through no-grad ops while `minigrad.compile` traces.)
     """
     a = x._data
     if a.size == 0:
-        return np.zeros([1 if axes is None or i in axes else n for i, n in enumerate(a.shape)],
-                        dtype=a.dtype)
+        return constant_leaf(np.zeros([1 if axes is None or i in axes else n
+                                       for i, n in enumerate(a.shape)], dtype=a.dtype))
+    if STATE.tracer is not None:
+        with no_grad():
+            m = x.detach().amax(axes if axes is not None else tuple(range(a.ndim)), keepdim=True)
+            return where(isfinite(m), m, constant_leaf(np.zeros((), dtype=a.dtype)))
     m = np.maximum.reduce(a, axes, None, None, True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
-    return m
+    return _wrap(m)
 
 
 def softmax_dim(dim: Any, ndim: int, axis: Any, what: str) -> tuple[int, ...]:

@@ -6,10 +6,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ..._bind import export
-from ..._tensor import Tensor, _wrap
+from ..._tensor import Tensor
 from ...functions._args import dims
 from ...functions.pointwise import maximum, minimum, where
 from ._common import as_tensor, shift, softmax_dim
@@ -25,10 +23,10 @@ def _result(x: Tensor, f: Callable[[Tensor], Tensor], inplace: bool) -> Tensor:
     return x.copy_(f(x.clone())) if inplace else f(x)
 
 
-def _inside(x: Tensor, low: float, high: float) -> np.ndarray:
+def _inside(x: Tensor, low: float, high: float) -> Tensor:
     """The constant mask low < x < high (strictly: PyTorch's clamp-like activations pass no
     gradient at their corners)."""
-    a = x._data
+    a = x.detach()
     return (a > low) & (a < high)
 
 
@@ -75,7 +73,7 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(input, "logsumexp")
     axes = dims(dim, x.ndim, "logsumexp") if dim is not None else None
     m = shift(x, axes)
-    mt = _wrap(m)
+    mt = m
     out = (x - mt).exp().sum(axes, keepdim=True).log() + mt
     if not keepdim:
         keep = axes if axes is not None else tuple(range(x.ndim))
@@ -91,7 +89,7 @@ def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any
     if dtype is not None:
         x = x.to(dtype)
     axes = softmax_dim(dim, x.ndim, axis, "log_softmax")
-    z = x - _wrap(shift(x, axes))
+    z = x - shift(x, axes)
     return z - z.exp().sum(axes, keepdim=True).log()
 
 
@@ -103,7 +101,7 @@ def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = N
     if dtype is not None:
         x = x.to(dtype)
     axes = softmax_dim(dim, x.ndim, axis, "softmax")
-    e = (x - _wrap(shift(x, axes))).exp()
+    e = (x - shift(x, axes)).exp()
     return e / e.sum(axes, keepdim=True)
 
 
@@ -197,7 +195,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = as_tensor(input, "hardtanh")
-    clamped = _wrap(np.clip(x._data, min_val, max_val))          # a constant outside
+    clamped = x.detach().clamp(min_val, max_val)                # a constant outside
     inside = _inside(x, min_val, max_val)
     return _result(x, lambda v: where(inside, v, clamped), inplace)
 

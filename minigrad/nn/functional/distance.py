@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _wrap
+from ..._tensor import Tensor, constant_leaf
 from ...functions.pointwise import where
 from ._common import as_tensor
 from .activations import softmax
@@ -69,7 +69,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         keep = np.tril(np.ones((n_q, n_k), dtype=bool))
         scores = where(keep, scores, float("-inf"))
     elif attn_mask is not None:
-        mask = attn_mask if isinstance(attn_mask, Tensor) else _wrap(np.asarray(attn_mask))
+        mask = attn_mask if isinstance(attn_mask, Tensor) else constant_leaf(np.asarray(attn_mask))
         if mask.dtype == np.bool_ or mask._data.dtype == np.bool_:
             scores = where(mask, scores, float("-inf"))
         else:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import dtypes
-from ..._tensor import Tensor, _wrap
-from ...engine import no_grad
+from ..._tensor import Tensor, _wrap, constant_leaf
+from ...engine import STATE, no_grad
 from ...functions.pointwise import where
 from ._common import as_tensor, raw
 
@@ -85,12 +85,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= n
     _check_indices(idx, n)
+    it = input if isinstance(input, Tensor) else constant_leaf(np.array(idx))
+    tracer = STATE.tracer
+    if tracer is not None and (max_norm is not None or scale_grad_by_freq):
+        tracer.reads_value(it, "embedding(max_norm=...) or (scale_grad_by_freq=True)")
     if max_norm is not None:
         _renorm_(w, idx, max_norm, norm_type)
-    out = w[idx]
-    if padding_idx is not None and (idx == padding_idx).any():
+    out = w[it]
+    if padding_idx is not None and (tracer is not None or (idx == padding_idx).any()):
         # the value is the same; the padding row's entries come from a constant
-        out = where((idx == padding_idx)[..., None], out.detach(), out)
+        out = where((it == padding_idx).unsqueeze(-1), out.detach(), out)
     if scale_grad_by_freq and idx.size:
         counts = np.bincount(idx.reshape(-1), minlength=n)[idx][..., None]
         # value out + 0 exactly (y - y is 0), gradient 1 / count

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _wrap
-from ...engine import no_grad
-from ...functions.random import rng_of
+from ..._tensor import Tensor, _new_version
+from ...engine import STATE, bump, no_grad
+from ...functions.random import dropout_mask
 from ._common import as_tensor
 
 
@@ -67,7 +67,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size minigrad.Size({list(shape)})")
         if running_mean is not None and type(momentum) is not float and (
-                isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
+                isinstance(momentum, bool) or not isinstance(momentum, numbers.Real | Tensor)):
             raise ValueError(f"batch_norm: momentum must be a number, got {momentum!r} (for a "
                              f"cumulative average use BatchNorm1d(momentum=None))")
         # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through
@@ -82,6 +82,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if b is not None:
             out = out + b
         if running_mean is not None:
+            if STATE.tracer is None and type(momentum) is float \
+                    and _plain_buffer(running_mean, x) and _plain_buffer(running_var, x):
+                _update_running(running_mean, running_var, neg_mu, var, momentum, n)
+                return out
             with no_grad():                  # in place, recorded as ops (compile sees them)
                 m = momentum
                 running_mean.mul_(1.0 - m).sub_(neg_mu.reshape(c) * m)
@@ -96,6 +100,29 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     scale = inv if w is None else w * inv
     shift = -(rm * scale) if b is None else b - rm * scale
     return x * scale + shift
+
+
+def _plain_buffer(b: Tensor, x: Tensor) -> bool:
+    """A running-statistics buffer that can be updated as a bare array (x's dtype, a
+    writable vector of its own, outside any graph)."""
+    a = b._data
+    return (b._view is None and b._extra is None and not b._rg and a.dtype == x._data.dtype
+            and a.ndim == 1 and a.flags.writeable)
+
+
+def _update_running(running_mean: Tensor, running_var: Tensor, neg_mu: Tensor, var: Tensor,
+                    m: float, n: int) -> None:
+    """The running statistics' update, eager mode's short path: the same numpy calls as the
+    recorded in-place ops (so the same numbers), one version bump per buffer (as PyTorch)."""
+    c = running_mean._data.shape[0]
+    rm, rv = running_mean._data, running_var._data
+    np.multiply(rm, 1.0 - m, out=rm)
+    np.subtract(rm, neg_mu._data.reshape(c) * m, out=rm)
+    np.multiply(rv, 1.0 - m, out=rv)
+    np.add(rv, var._data.reshape(c) * (m * n / (n - 1)), out=rv)
+    for b in (running_mean, running_var):
+        ver = b._ver
+        bump(ver if ver is not None else _new_version(b))
 
 
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
@@ -140,9 +167,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        mask = np.zeros(x._data.shape, dtype=x._data.dtype)
-    else:
-        keep = rng_of(generator).random(x._data.shape) >= p
-        mask = (keep * np.asarray(1.0 / (1.0 - p), dtype=x._data.dtype)).astype(
-            x._data.dtype, copy=False)
-    return x.mul_(_wrap(mask)) if inplace else x * _wrap(mask)
+        return x.mul_(0.0) if inplace else x * 0.0
+    mask = dropout_mask(x, p, generator)
+    return x.mul_(mask) if inplace else x * mask

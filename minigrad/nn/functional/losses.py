@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ... import dtypes
-from ..._tensor import Tensor, _wrap
+from ..._tensor import Tensor, constant_leaf
 from ...engine import STATE
 from ...functions.pointwise import maximum, where
 from ...functions.shaping import checked_index
@@ -35,7 +35,7 @@ def class_targets(x: Tensor, target: Any, what: str, ignore_index: int
         raise TypeError(f"{what}(): argument 'target' must be Tensor of class indices, not "
                         f"{type(target).__name__} of {arr.dtype}")
     if t is None:
-        t = _wrap(np.array(arr, copy=True))
+        t = constant_leaf(np.array(arr, copy=True))
     if arr.dtype.kind == "f":
         if STATE.tracer is None and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
             raise RuntimeError(f"{what}: expected scalar type Long for class targets but "
@@ -61,7 +61,8 @@ def class_targets(x: Tensor, target: Any, what: str, ignore_index: int
 def _batched(inp: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
     """An unbatched input of shape (C,) becomes (1, C) (its target a batch of one)."""
     if inp.ndim == 1:
-        t = target if isinstance(target, Tensor) else _wrap(np.array(raw(target), copy=True))
+        t = target if isinstance(target, Tensor) else \
+            constant_leaf(np.array(raw(target), copy=True))
         return inp.reshape(1, inp.shape[0]), t.reshape(1), True
     if inp.ndim == 0:
         raise ValueError("expected an input with a class dim, got a 0-d tensor")
@@ -71,7 +72,7 @@ def _batched(inp: Tensor, target: Any) -> tuple[Tensor, Any, bool]:
 def _class_weights(weight: Any, x: Tensor, what: str) -> Tensor | None:
     if weight is None:
         return None
-    w = weight if isinstance(weight, Tensor) else _wrap(np.array(raw(weight), copy=True))
+    w = weight if isinstance(weight, Tensor) else constant_leaf(np.array(raw(weight), copy=True))
     w = w.to(x.dtype)
     if tuple(w.shape) != (x.shape[1],):
         raise RuntimeError(f"{what}: weight tensor should be defined either for all "
@@ -160,7 +161,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
     w = _class_weights(weight, x, "cross_entropy")
     t = raw(target)
     if t.dtype.kind == "f" and t.shape == tuple(x.shape):        # class probabilities
-        q = target if isinstance(target, Tensor) else _wrap(np.array(t, copy=True))
+        q = target if isinstance(target, Tensor) else constant_leaf(np.array(t, copy=True))
         q = q.to(x.dtype)
         if eps:
             q = q * (1.0 - eps) + eps / n_classes
@@ -211,7 +212,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
         raise ValueError(f"Target size ({tshape}) must be the same as input size "
                          f"({tuple(x.shape)})")
     if not isinstance(target, Tensor):
-        target = _wrap(np.asarray(target, dtype=x.dtype))
+        target = constant_leaf(np.asarray(target, dtype=x.dtype))
     sp = maximum(-x, 0.0) + ((-x.abs()).exp() + 1.0).log()      # softplus(-x)
     if pos_weight is not None:
         coef = (target * (_const(pos_weight, x) - 1.0)) + 1.0
@@ -224,11 +225,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
 
 
 def _const(v: Any, like: Tensor) -> Any:
-    return v if isinstance(v, Tensor) else _wrap(np.asarray(v, dtype=like.dtype))
+    return v if isinstance(v, Tensor) else constant_leaf(np.asarray(v, dtype=like.dtype))
 
 
 def _target_like(target: Any, x: Tensor) -> Tensor:
-    return target if isinstance(target, Tensor) else _wrap(np.asarray(target, dtype=x.dtype))
+    return target if isinstance(target, Tensor) else \
+        constant_leaf(np.asarray(target, dtype=x.dtype))
 
 
 def _clamped_log(x: Tensor, one_minus: bool) -> Tensor:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _wrap
+from ..._tensor import Tensor, constant_leaf
 from ...functions.shaping import cat
 from ._common import as_tensor
 
@@ -123,7 +123,7 @@ def _constant(x: Tensor, pads: list[tuple[int, int, int]], value: float) -> Tens
             if amount > 0:
                 size = list(out.shape)
                 size[d] = amount
-                blocks.append(_wrap(np.full(size, value, dtype=out._data.dtype)))
+                blocks.append(constant_leaf(np.full(size, value, dtype=out._data.dtype)))
             else:
                 blocks.append(None)
         if blocks[0] is not None or blocks[1] is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._tensor import Tensor, _wrap
+from ..._tensor import Tensor, constant_leaf
 from ...functions.pointwise import where
 from ._common import as_tensor, check_reduction, legacy_reduction, reduce_loss
 
@@ -17,7 +17,7 @@ from ._common import as_tensor, check_reduction, legacy_reduction, reduce_loss
 def _difference(input: Tensor, target: Any, what: str) -> tuple[Tensor, Tensor]:
     """(input as a Tensor, input - target), warning as PyTorch when the sizes differ."""
     x = as_tensor(input, what)
-    t = target if isinstance(target, Tensor) else _wrap(np.asarray(target, dtype=x.dtype))
+    t = target if isinstance(target, Tensor) else constant_leaf(np.asarray(target, dtype=x.dtype))
     if tuple(t.shape) != tuple(x.shape):
         warnings.warn(f"Using a target size ({t.size()}) that is different to the input size "
                       f"({x.size()}). This will likely lead to incorrect results due to "
@@ -31,7 +31,7 @@ def _reduce(loss: Tensor, x: Tensor, weight: Any, reduction: str, what: str,
     'mean' is sum(w loss) / sum(w) (by_weight) or the plain mean of w loss."""
     if weight is None:
         return reduce_loss(loss, reduction, what)
-    w = weight if isinstance(weight, Tensor) else _wrap(np.asarray(weight, dtype=x.dtype))
+    w = weight if isinstance(weight, Tensor) else constant_leaf(np.asarray(weight, dtype=x.dtype))
     if tuple(w.shape) != tuple(x.shape):
         raise ValueError("Weights and input must have the same size.")
     if reduction not in ("none", "sum", "mean"):

@@ -1,0 +1,196 @@
+"""`minigrad.compile`: a function of tensors (a training step that may call `backward()` and
+`opt.step()`, or a plain function with `minigrad.grad` inside) recorded once as a straight
+program of numpy calls, and replayed.
+
+    step = minigrad.compile(train_step)   # train_step(x, y) builds the loss, calls
+    loss = step(x, y)                     # loss.backward() and opt.step(), returns the loss
+    print(step.source)                    # the generated numpy code of the last trace
+
+The first call for a signature runs the function for real while recording it (`trace.py`);
+later calls run the recorded program on the new inputs and on the current values of every
+tensor it reads (parameters, buffers, gradients, optimizer state), with the same effects:
+`.grad`, parameters, running statistics and optimizer state are updated as eager mode updates
+them. A new trace is made when the signature changes (input shapes, dtypes, requires_grad,
+Python numbers passed in, grad mode) or when something the program depends on changed
+(`train()`/`eval()`, an optimizer's options, which gradients and state exist).
+
+As with `jax.jit` or `torch.jit.trace`, Python control flow is frozen at trace time: an `if`
+on a Python value takes the branch it took then. Reading a tensor's value in Python inside the
+function (`.item()`, `bool(t)`, `.tolist()`) is an error (`CompileError`), and so is drawing
+random numbers other than dropout's. Returned tensors carry no graph.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _new_version, _wrap
+from ..engine import STATE, bump, is_grad_enabled
+from .codegen import Names, source_of
+from .trace import CompileError, Tracer, Var
+
+__all__ = ["CompileError", "Compiled", "compile"]
+
+
+def compile(fn: Callable | None = None, **options: Any) -> Any:  # noqa: A001  (PyTorch's)
+    """Compile `fn` (also usable as a decorator, with or without options)."""
+    if fn is None:
+        return lambda f: Compiled(f)
+    return Compiled(fn)
+
+
+class Compiled:
+    """A compiled function: call it as the original; `source` is the last trace's code."""
+
+    def __init__(self, fn: Callable) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.programs: dict[tuple, list[Program]] = {}
+        self.source: str | None = None
+        self.traces = 0                       # how many times it was traced
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if STATE.tracer is not None:          # inside another trace: just run it
+            return self.fn(*args, **kwargs)
+        key = _signature(args, kwargs)
+        for prog in self.programs.get(key, ()):
+            if prog.holds():
+                return prog.run(args, kwargs)
+        prog, result = self._trace(args, kwargs)
+        self.programs.setdefault(key, []).append(prog)
+        return result
+
+    def _trace(self, args: tuple, kwargs: dict) -> tuple[Program, Any]:
+        tensors = _tensors_in(args, kwargs)
+        tracer = Tracer(tensors)
+        STATE.tracer = tracer
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            STATE.tracer = None
+        self.traces += 1
+        prog = Program(tracer, result, getattr(self.fn, "__name__", "step"))
+        self.source = prog.source
+        return prog, result
+
+
+def _tensors_in(args: tuple, kwargs: dict) -> list[Tensor]:
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    """What a trace is specialised to: tensors by shape, dtype and requires_grad, numbers by
+    value, anything else by identity; and grad mode."""
+    def part(a: Any) -> Any:
+        if isinstance(a, Tensor):
+            return ("T", a._data.shape, a._data.dtype.str, a._rg)
+        if isinstance(a, bool | int | float | str | type(None)):
+            return ("S", type(a).__name__, a)
+        if isinstance(a, tuple | list):
+            return ("L", tuple(part(x) for x in a))
+        return ("O", id(a))
+    return (tuple(part(a) for a in args), tuple((k, part(v)) for k, v in sorted(kwargs.items())),
+            is_grad_enabled())
+
+
+class Program:
+    """One trace, as generated code, with what it reads and what it sets."""
+
+    def __init__(self, tracer: Tracer, result: Any, title: str) -> None:
+        self.guards = tracer.guards
+        flat, self.spec = _flatten(result)
+        outputs: list[Var | None] = []
+        self.returned: list[Any] = []          # per flat item: ("var", k) or ("value", x)
+        for item in flat:
+            if isinstance(item, Tensor):
+                v = tracer.vars.get(id(item._data))
+                if v is None or v.array is not item._data:
+                    v = tracer.var(item)
+                self.returned.append(("var", len(outputs)))
+                outputs.append(v)
+            else:
+                self.returned.append(("value", item))
+        self.grads = list(tracer.grads.values())
+        for _, v in self.grads:
+            outputs.append(v)
+        stmts = _live(tracer.stmts, outputs)
+        used = {v.id for st in stmts for v in st.ins} | {v.id for v in outputs if v}
+        self.state = [v for v in tracer.all_vars if v.kind == "state" and v.id in used]
+        self.inputs = tracer.inputs
+        self.written = [v for v in self.state if v.writes]
+        names = Names()
+        for v in [*self.inputs, *self.state]:
+            names.var(v)
+        for v in tracer.all_vars:
+            if v.kind == "const" and v.id in used:
+                names.of_var[v.id] = names.const(v.array)
+        self.source = source_of(stmts, [*self.inputs, *self.state], outputs, names, title)
+        namespace = dict(names.consts)
+        code = builtins.compile(self.source, f"<minigrad.compile {title}>", "exec")
+        exec(code, namespace)  # noqa: S102  (our own generated source)
+        self.function = namespace[title]
+        self.state_shapes = [(v.owner, v.shape, v.dtype) for v in self.state]
+
+    def holds(self) -> bool:
+        """Whether this program still describes the function (its guards hold and every
+        tensor it reads has the shape and dtype it had)."""
+        for owner, shape, dtype in self.state_shapes:
+            arr = owner._data
+            if arr.shape != shape or arr.dtype != dtype:
+                return False
+        return all(g.holds() for g in self.guards)
+
+    def run(self, args: tuple, kwargs: dict) -> Any:
+        arrays = [t._data for t in _tensors_in(args, kwargs)]
+        arrays += [v.owner._data for v in self.state]
+        outs = self.function(*arrays)
+        n_returned = sum(1 for kind, _ in self.returned if kind == "var")
+        for (leaf, v), arr in zip(self.grads, outs[n_returned:]):
+            leaf._grad = None if v is None else _wrap(arr)
+        for v in self.written:                 # the in-place changes, as eager would count
+            ver = v.owner._ver
+            bump(ver if ver is not None else _new_version(v.owner))
+        flat = [_wrap(outs[k]) if kind == "var" else k for kind, k in self.returned]
+        return _unflatten(self.spec, flat)
+
+
+def _live(stmts: list, outputs: list[Var | None]) -> list:
+    """The statements the outputs need (in-place writes always stay: they are effects)."""
+    needed = {v.id for v in outputs if v is not None}
+    kept = []
+    for st in reversed(stmts):
+        if st.inplace or st.out.id in needed:
+            kept.append(st)
+            needed.update(v.id for v in st.ins)
+    kept.reverse()
+    return kept
+
+
+def _flatten(x: Any) -> tuple[list, Any]:
+    if isinstance(x, tuple | list):
+        items, specs = [], []
+        for y in x:
+            f, s = _flatten(y)
+            items += f
+            specs.append((len(f), s))
+        return items, (type(x), specs)
+    return [x], None
+
+
+def _unflatten(spec: Any, flat: list) -> Any:
+    if spec is None:
+        return flat[0]
+    kind, specs = spec
+    out, k = [], 0
+    for n, s in specs:
+        out.append(_unflatten(s, flat[k:k + n]))
+        k += n
+    return kind(out) if kind is not tuple else tuple(out)
+
+
+_ = np  # (numpy is the generated code's library)

@@ -1,0 +1,207 @@
+"""Recording a step as a program: every array operation the step makes, in order.
+
+Tracing runs the function for real (eagerly, with its real inputs) while the engine reports to
+a `Tracer` each op it applies (`apply`), each in-place write (`inplace`), each gradient a
+backward stores on a leaf, and each Python-level value the program depends on (a module's
+train/eval flag, an optimizer's hyperparameters: the *guards*). The backward runs its rules on
+tensors during tracing (as for create_graph, but recording no graph), so the derived backward
+is made of the same primitive ops as the forward and is recorded the same way.
+
+A value is a `Var`: an array the program computes (`temp`), an argument of the call
+(`input`), an array it reads from a tensor that exists before the call (`state`: parameters,
+buffers, gradients, optimizer state, read again at every call), or a constant the function
+made itself (`const`). Reading a tensor's value in Python (`.item()`, `bool(t)`, `.tolist()`)
+while tracing is an error: the value would be frozen into the program.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class CompileError(RuntimeError):
+    """What a compiled function does cannot be recorded as a fixed program."""
+
+
+class Var:
+    """One array of the program."""
+
+    __slots__ = ("id", "kind", "name", "shape", "dtype", "array", "owner", "writes", "section")
+
+    def __init__(self, vid: int, kind: str, array: np.ndarray, owner: Any, name: str,
+                 section: str) -> None:
+        self.id = vid
+        self.kind = kind                  # "input", "state", "const" or "temp"
+        self.array = array                # its value at trace time (kept alive while tracing)
+        self.owner = owner                # the Tensor an input/state array is read from
+        self.name = name
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.writes = 0                   # in-place writes into it
+        self.section = section
+
+    def __repr__(self) -> str:
+        return f"Var({self.name}, {self.kind}, {self.shape})"
+
+
+class Stmt:
+    """One op of the program: `out = op(*ins)`, or, `inplace`, `ins[0] op= ...` in place."""
+
+    __slots__ = ("op", "saved", "ins", "out", "inplace", "section")
+
+    def __init__(self, op: Any, saved: Any, ins: list[Var], out: Var, inplace: bool,
+                 section: str) -> None:
+        self.op = op
+        self.saved = saved
+        self.ins = ins
+        self.out = out
+        self.inplace = inplace
+        self.section = section
+
+
+class Guard:
+    """A Python-level value the program was recorded under (checked before each replay)."""
+
+    __slots__ = ("read", "value", "what")
+
+    def __init__(self, read: Any, value: Any, what: str) -> None:
+        self.read = read
+        self.value = value
+        self.what = what
+
+    def holds(self) -> bool:
+        try:
+            return self.read() == self.value
+        except Exception:  # noqa: BLE001  (an object gone or changed shape: retrace)
+            return False
+
+
+class Tracer:
+    """Collects the program of one call (see the module docstring)."""
+
+    def __init__(self, inputs: list[Any]) -> None:
+        self.stmts: list[Stmt] = []
+        self.vars: dict[int, Var] = {}           # id(array) -> Var
+        self.all_vars: list[Var] = []
+        self.inputs: list[Var] = []
+        self.guards: list[Guard] = []
+        self.grads: dict[int, tuple[Any, Var | None]] = {}   # id(leaf) -> (leaf, grad Var)
+        self.constants: set[int] = set()         # ids of arrays made as constants in the call
+        self.unrecorded: dict[int, np.ndarray] = {}  # arrays made in the call outside any op
+        self.owners: dict[int, Any] = {}         # id(tensor) -> the tensor it aliases
+        self.section = "forward"
+        self.prefix = ""                         # the name stem of what is being computed
+        self._guard_keys: set = set()
+        for k, t in enumerate(inputs):
+            self.inputs.append(self._new("input", t._data, t, t.label or f"arg{k}"))
+
+    # ---- vars ---------------------------------------------------------------------------
+    def _new(self, kind: str, array: np.ndarray, owner: Any, name: str) -> Var:
+        v = Var(len(self.all_vars), kind, array, owner, name, self.section)
+        self.vars[id(array)] = v
+        self.all_vars.append(v)
+        return v
+
+    def var(self, t: Any) -> Var:
+        """The Var of a tensor's current array (an array first met here is state, or a
+        constant the function made)."""
+        arr = t._data
+        v = self.vars.get(id(arr))
+        if v is not None and v.array is arr:
+            return v
+        if id(arr) in self.constants:
+            return self._new("const", arr, None, "const")
+        if id(arr) in self.unrecorded:
+            raise CompileError(
+                f"minigrad.compile: an array of shape {arr.shape} was computed outside "
+                f"minigrad's ops while tracing (a function that reads raw data, or a value "
+                f"made from Python values that was not marked as a constant); it cannot be "
+                f"replayed. This is a gap in minigrad: please report the function involved.")
+        owner = self.owners.get(id(t), t)
+        if owner._data is not arr:               # an alias whose owner moved on: a constant
+            return self._new("const", arr, None, "const")
+        return self._new("state", arr, owner, _state_name(owner))
+
+    def constant(self, arr: np.ndarray) -> None:
+        """`arr` was made inside the call from Python values (it is baked in)."""
+        self.constants.add(id(arr))
+        self.unrecorded.pop(id(arr), None)
+
+    def made(self, arr: np.ndarray) -> None:
+        """A tensor was made around `arr` without an op (it must turn out to be a constant,
+        an alias, or an op's result; anything else is an error when the program reads it)."""
+        if id(arr) not in self.vars and id(arr) not in self.constants:
+            self.unrecorded[id(arr)] = arr
+
+    def alias(self, new: Any, owner: Any) -> None:
+        """`new` is a view of `owner`'s storage made without an op (`.data`, `detach()`)."""
+        self.owners[id(new)] = self.owners.get(id(owner), owner)
+        self.unrecorded.pop(id(new._data), None)
+
+    # ---- what the engine reports --------------------------------------------------------
+    def record(self, out: Any, op: Any, parents: tuple, saved: Any) -> None:
+        ins = [self.var(p) for p in parents]
+        name = out.label or self.prefix or _scoped(out, op.name)
+        self.unrecorded.pop(id(out._data), None)
+        v = self._new("temp", out._data, None, name)
+        self.stmts.append(Stmt(op, saved, ins, v, False, self.section))
+
+    def record_inplace(self, t: Any, op: Any, others: tuple, saved: Any) -> None:
+        target = self.var(t)
+        ins = [target] + [self.var(o) for o in others]
+        target.writes += 1
+        self.stmts.append(Stmt(op, saved, ins, target, True, self.section))
+
+    def backward_of(self, node: Any) -> None:
+        """The backward rule of `node` runs now: what it records is part of d(node)."""
+        self.section = "backward"
+        v = self.vars.get(id(node._data))
+        self.prefix = "d_" + (v.name if v is not None else node.op)
+
+    def backward_done(self) -> None:
+        self.section = "update"
+        self.prefix = ""
+
+    def set_grad(self, leaf: Any, grad: Any) -> None:
+        """A backward (or zero_grad) set `leaf.grad` to `grad` (a tensor or None)."""
+        self.grads[id(leaf)] = (leaf, None if grad is None else self.var(grad))
+
+    def guard(self, read: Any, what: str, key: Any = None) -> None:
+        """The program depends on the Python value `read()` (re-checked at each call); one
+        guard per `key`."""
+        if key is not None:
+            if key in self._guard_keys:
+                return
+            self._guard_keys.add(key)
+        self.guards.append(Guard(read, read(), what))
+
+    def reads_value(self, t: Any, how: str) -> None:
+        raise CompileError(
+            f"minigrad.compile: {how} reads a tensor's value in Python while the function is "
+            f"traced; a compiled program is fixed, so that value (and any branch taken on it) "
+            f"would be frozen. Return the tensor and read it outside the compiled function, "
+            f"or compute with tensor ops (torch.where instead of if).")
+
+
+_SHORT = {"BatchNorm1d": "bn", "Linear": "fc", "LayerNorm": "ln", "Embedding": "emb",
+          "ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Dropout": "drop"}
+
+
+def _scoped(t: Any, name: str) -> str:
+    """A name with the nn scope it was made in: "bn1_mean" for a mean in layer "1" of kind
+    BatchNorm1d, "fc2_linear", ...; the name alone outside any layer."""
+    sc = getattr(t, "_scope", None)
+    if sc is None or not sc.kind:
+        return name
+    short = _SHORT.get(sc.kind, sc.kind.lower())
+    stem = f"{short}{sc.name}" if sc.name.isdigit() else sc.name
+    return f"{stem}_{name}"
+
+
+def _state_name(t: Any) -> str:
+    label = getattr(t, "label", "")
+    if label:
+        return label
+    return "state"
