@@ -16,28 +16,42 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks import wl_batchnorm, wl_mlp, wl_overhead, wl_scalar
+from benchmarks import wl_batchnorm, wl_course, wl_mlp, wl_overhead, wl_scalar
 from benchmarks.common import Settings, machine_info
 from benchmarks.worker import MARKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
 DEFAULT_OUTPUT = PACKAGE_DIR / "results" / "latest.json"
-GROUPS = ("A", "B", "C", "D")
+GROUPS = ("A", "B", "C", "D", "E")
 FULL_CHAIN = 1_000_000
 
 # workload -> (reference engine, reference workload); ratio = median / reference median
 REFERENCE: dict[str, tuple[str, str]] = {
     "A.step": ("micrograd", "A.step"),
+    "A.step-nogc": ("micrograd", "A.step-nogc"),
     "B": ("numpy", "B"),
     "C": ("numpy", "C"),
     "D.fwd": ("numpy", "D.fwd"),
     "D.fwdbwd": ("numpy", "D.fwd"),
     "D.chain10k": ("numpy", "D.fwd"),
+    "E": ("numpy", "E"),
 }
+# a second ratio, against PyTorch at one thread (the "vs torch-1t" column; E's targets)
+TORCH_REFERENCE: dict[str, tuple[str, str]] = {
+    "B": ("torch-1t", "B"),
+    "C": ("torch-1t", "C"),
+    "E": ("torch-1t", "E"),
+}
+# engines that always run in a workload (whatever --engines says), so that its ratios exist
+ALWAYS = {"A.step": ("micrograd",), "A.step-nogc": ("micrograd",), "A.chain": ("micrograd",),
+          "B": ("numpy",), "C": ("numpy",), "D": ("numpy",), "E": ("numpy", "torch-1t")}
+# ratios over rounds are paired round by round (see _paired_ratio)
+PAIRED = ("B", "C", "E")
 UNITS: dict[str, tuple[str, float]] = {
-    "A.step": ("ms", 1e3), "A.chain": ("s", 1.0), "B": ("ms", 1e3), "C": ("ms", 1e3),
-    "D.fwd": ("us", 1e6), "D.fwdbwd": ("us", 1e6), "D.chain10k": ("us", 1e6),
+    "A.step": ("ms", 1e3), "A.step-nogc": ("ms", 1e3), "A.chain": ("s", 1.0),
+    "B": ("ms", 1e3), "C": ("ms", 1e3),
+    "D.fwd": ("us", 1e6), "D.fwdbwd": ("us", 1e6), "D.chain10k": ("us", 1e6), "E": ("us", 1e6),
 }
 
 
@@ -56,9 +70,11 @@ def _chain_met(row: dict[str, Any]) -> bool | None:
     return row["median_s"] <= 5.0 and extra.get("peak_mb", float("inf")) <= 600.0
 
 
-def _ratio_le(limit: float) -> Callable[[dict[str, Any]], bool | None]:
+def _ratio_le(limit: float, key: str = "ratio") -> Callable[[dict[str, Any]], bool | None]:
+    """Met when the row's ratio (``key``: "ratio" to the workload's reference, or
+    "ratio_torch1t") is at most ``limit``."""
     def met(row: dict[str, Any]) -> bool | None:
-        ratio = row.get("ratio")
+        ratio = row.get(key)
         return None if ratio is None else ratio <= limit
     return met
 
@@ -69,9 +85,14 @@ def _time_le(limit_s: float) -> Callable[[dict[str, Any]], bool | None]:
 
 TARGETS = (
     Target("A.step", ("minigrad",), "<= 0.20x (>= 5x faster than micrograd)", _ratio_le(0.2)),
+    Target("A.step-nogc", ("minigrad",), "<= 1.0x (micrograd, gc off too)", _ratio_le(1.0)),
     Target("A.chain", ("minigrad",), "<= 5 s and <= 600 MB peak", _chain_met),
     Target("B", ("minigrad",), "<= 1.3x", _ratio_le(1.3)),
+    Target("B", ("minigrad-compiled",), "<= 1.0x", _ratio_le(1.0)),
     Target("C", ("minigrad", "minigrad-composed"), "<= 2x", _ratio_le(2.0)),
+    Target("C", ("minigrad-compiled",), "<= 1.0x", _ratio_le(1.0)),
+    Target("E", ("minigrad",), "<= 1.0x torch-1t", _ratio_le(1.0, "ratio_torch1t")),
+    Target("E", ("minigrad-compiled",), "<= 0.5x torch-1t", _ratio_le(0.5, "ratio_torch1t")),
     Target("D.fwdbwd", ("minigrad-tensor",), "<= 5 us", _time_le(5e-6)),
     Target("D.fwdbwd", ("minigrad-value",), "<= 1.2 us", _time_le(1.2e-6)),
 )
@@ -79,40 +100,43 @@ TARGETS = (
 
 @dataclass
 class Job:
-    workload: str  # as the worker takes it: A.step, A.chain, B, C, D
+    workload: str  # as the worker takes it: A.step, A.step-nogc, A.chain, B, C, D, E
     engine: str
     dtype: str
     reps: int = 1  # separate worker processes whose rows are merged (A.chain)
-    rounds: int = 1  # B, C, D: the engines of one dtype take turns this many times (run_jobs)
+    rounds: int = 1  # B-E: the engines of one dtype take turns this many times (run_jobs)
 
 
 def plan(only: list[str], engines: list[str] | None, chain_reps: int,
          rounds: int = 1) -> list[Job]:
-    """The worker jobs for the selected workloads and engines. The reference engine of each
-    workload always runs so that ratios exist."""
+    """The worker jobs for the selected workloads and engines. The reference engines of each
+    workload (``ALWAYS``) always run so that ratios exist."""
 
-    def wanted(engine: str, reference: str) -> bool:
-        if engines is None or engine == reference:
+    def wanted(engine: str, workload: str) -> bool:
+        if engines is None or engine in ALWAYS[workload]:
             return True
         return any(engine == e or engine.startswith(e + "-") for e in engines)
 
     jobs: list[Job] = []
     for group in only:
-        if group in ("A", "A.step"):
-            jobs += [Job("A.step", e, "float64") for e in wl_scalar.ENGINES
-                     if wanted(e, "micrograd")]
+        for sub in ("A.step", "A.step-nogc"):
+            if group in ("A", sub):
+                jobs += [Job(sub, e, "float64") for e in wl_scalar.ENGINES if wanted(e, sub)]
         if group in ("A", "A.chain"):
             jobs += [Job("A.chain", e, "float64", chain_reps if e != "micrograd" else 1)
-                     for e in wl_scalar.ENGINES if wanted(e, "micrograd")]
+                     for e in wl_scalar.ENGINES if wanted(e, "A.chain")]
         if group == "B":
             jobs += [Job("B", e, d, rounds=rounds) for d in ("float64", "float32")
-                     for e in wl_mlp.ENGINES if wanted(e, "numpy")]
+                     for e in wl_mlp.ENGINES if wanted(e, "B")]
         if group == "C":
             jobs += [Job("C", e, d, rounds=rounds) for d in ("float64", "float32")
-                     for e in wl_batchnorm.ENGINES if wanted(e, "numpy")]
+                     for e in wl_batchnorm.ENGINES if wanted(e, "C")]
         if group == "D":
             jobs += [Job("D", e, "float64", rounds=rounds) for e in wl_overhead.ENGINES
-                     if wanted(e, "numpy")]
+                     if wanted(e, "D")]
+        if group == "E":
+            jobs += [Job("E", e, d, rounds=rounds) for d in wl_course.DTYPES
+                     for e in wl_course.ENGINES if wanted(e, "E")]
     return jobs
 
 
@@ -258,14 +282,25 @@ def run_jobs(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
 def add_ratios_and_targets(rows: list[dict[str, Any]]) -> None:
     by_key = {(r["workload"], r["engine"], r["dtype"]): r for r in rows}
     for row in rows:
-        ref = REFERENCE.get(row["workload"])
-        row["ratio"] = None
-        if ref and row.get("status") == "ok":
-            ref_row = by_key.get((ref[1], ref[0], row["dtype"]))
-            if ref_row and ref_row.get("status") == "ok":
-                row["ratio_of_medians"] = row["median_s"] / ref_row["median_s"]
-                row["ratio"] = _paired_ratio(row, ref_row) or row["ratio_of_medians"]
+        row["ratio"] = row["ratio_torch1t"] = None
+        for field, table in (("ratio", REFERENCE), ("ratio_torch1t", TORCH_REFERENCE)):
+            ref = table.get(row["workload"])
+            ref_row = by_key.get((ref[1], ref[0], row["dtype"])) if ref else None
+            if ref is None or ref_row is None or row.get("status") != "ok" or \
+                    ref_row.get("status") != "ok":
+                continue
+            of_medians = row["median_s"] / ref_row["median_s"]
+            round_ratios = _paired_ratios(row, ref_row)
+            row[field] = statistics.median(round_ratios) if round_ratios else of_medians
+            if field == "ratio":
+                row["ratio_of_medians"] = of_medians
                 row["ratio_to"] = f"{ref[0]} {ref[1]}"
+                if round_ratios:
+                    row.setdefault("extra", {})["round_ratios"] = round_ratios
+            else:
+                row["ratio_torch1t_of_medians"] = of_medians
+                if round_ratios:
+                    row.setdefault("extra", {})["round_ratios_torch1t"] = round_ratios
         row["target"] = None
         row["target_met"] = None
         for target in TARGETS:
@@ -275,16 +310,16 @@ def add_ratios_and_targets(rows: list[dict[str, Any]]) -> None:
                     row["target_met"] = target.met(row)
 
 
-def _paired_ratio(row: dict[str, Any], ref_row: dict[str, Any]) -> float | None:
-    """With rounds (B, C): the median over rounds of this engine's median / the reference's
-    median in the same round. The two workers of a round ran one after the other, so a slow
-    spell of the machine that hits both cancels out; None without rounds."""
+def _paired_ratios(row: dict[str, Any], ref_row: dict[str, Any]) -> list[float] | None:
+    """With rounds (B, C, E): per round, this engine's median / the reference's median in
+    the same round (the row's ratio is their median). The two workers of a round ran close
+    together, so a slow spell of the machine that hits both cancels out; None without
+    rounds."""
     mine = [r["seconds"] for r in row.get("extra", {}).get("reps", [])]
     theirs = [r["seconds"] for r in ref_row.get("extra", {}).get("reps", [])]
-    if len(mine) < 2 or len(mine) != len(theirs) or row.get("workload") not in ("B", "C"):
+    if len(mine) < 2 or len(mine) != len(theirs) or row.get("workload") not in PAIRED:
         return None
-    row.setdefault("extra", {})["round_ratios"] = [m / t for m, t in zip(mine, theirs)]
-    return statistics.median(row["extra"]["round_ratios"])
+    return [m / t for m, t in zip(mine, theirs, strict=True)]
 
 
 def _fmt_number(value: float) -> str:
@@ -301,7 +336,7 @@ def row_note(row: dict[str, Any]) -> str:
     parts = []
     if status != "ok":
         return row.get("note", "")
-    if row["workload"] == "A.step" and extra.get("nodes"):
+    if row["workload"].startswith("A.step") and extra.get("nodes"):
         parts.append(f"{extra['nodes']:,} nodes, {extra['nodes_per_s'] / 1e3:,.0f}k nodes/s")
     if row["workload"] == "A.chain":
         get = extra.get
@@ -320,24 +355,26 @@ def row_note(row: dict[str, Any]) -> str:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    header = ("workload", "engine", "dtype", "median", "ratio", "target", "met", "note")
+    header = ("workload", "engine", "dtype", "median", "ratio", "vs torch-1t", "target", "met",
+              "note")
     lines = []
     for row in rows:
         unit, mult = UNITS.get(row["workload"], ("s", 1.0))
         status = row.get("status")
         median = f"{_fmt_number(row['median_s'] * mult)} {unit}" if status == "ok" else status
-        ratio = f"{row['ratio']:.2f}x" if row.get("ratio") is not None else "-"
+        ratio, vs_torch = (f"{row[k]:.2f}x" if row.get(k) is not None else "-"
+                           for k in ("ratio", "ratio_torch1t"))
         met = {True: "yes", False: "NO", None: "-"}[row.get("target_met")]
         if row.get("target") and status == "ok" and row.get("target_met") is None:
             met = "n/a"
-        lines.append((row["workload"], row["engine"], row["dtype"], median, ratio,
+        lines.append((row["workload"], row["engine"], row["dtype"], median, ratio, vs_torch,
                       row.get("target") or "", met, row_note(row)))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
               for i, h in enumerate(header)]
     widths[-1] = len(header[-1])
 
     def fmt(cells: tuple[str, ...]) -> str:
-        left = [c.ljust(w) if i in (0, 1, 2, 5, 7) else c.rjust(w)
+        left = [c.ljust(w) if i in (0, 1, 2, 6, 8) else c.rjust(w)
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
         return "  ".join(left).rstrip()
 
@@ -384,13 +421,13 @@ def parse_only(text: str | None) -> list[str]:
     if not text:
         return list(GROUPS)
     items = [t.strip() for t in text.split(",") if t.strip()]
-    valid = set(GROUPS) | {"A.step", "A.chain"}
+    valid = set(GROUPS) | {"A.step", "A.step-nogc", "A.chain"}
     out = []
     for item in items:
         key = item.upper() if len(item) == 1 else item[0].upper() + item[1:]
         if key not in valid:
-            raise SystemExit(f"--only: unknown workload {item!r} (choose from A,B,C,D,A.step,"
-                             "A.chain)")
+            raise SystemExit(f"--only: unknown workload {item!r} (choose from A,B,C,D,E,"
+                             "A.step,A.step-nogc,A.chain)")
         out.append(key)
     return out
 
@@ -402,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "engine runs in its own worker process; gradients are checked first.")
     p.add_argument("--quick", action="store_true",
                    help="few short samples and a 200,000-step chain (smoke tests; not for numbers)")
-    p.add_argument("--only", help="comma-separated workloads: A,B,C,D (or A.step, A.chain)")
+    p.add_argument("--only", help="comma-separated workloads: A,B,C,D,E (or A.step, "
+                                  "A.step-nogc, A.chain)")
     p.add_argument("--engines",
                    help="comma-separated engines or families, e.g. minigrad,torch,mygrad "
                         "(the reference of each workload always runs)")
@@ -414,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain-reps", type=int,
                    help="fresh worker processes for A.chain (default 3; quick 1)")
     p.add_argument("--rounds", type=int,
-                   help="B, C and D: each engine's worker runs this many times, the engines "
+                   help="B to E: each engine's worker runs this many times, the engines "
                         "taking turns; samples are pooled (default 5; quick 1)")
     p.add_argument("--blas-threads", type=int,
                    help="set OPENBLAS/OMP/MKL_NUM_THREADS in the workers (default: unchanged)")

@@ -92,23 +92,43 @@ class Case:
     what: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     after: Callable[[float], dict[str, Any]] | None = None  # extra fields from the median
+    # checked after timing: a message marks the row FAILED (a compiled step that traced again
+    # while it was timed measured the tracer, not the replay)
+    verify_after: Callable[[], str | None] | None = None
+    gc: bool = True  # False: timed with the garbage collector off, collected between samples
 
 
 # ----------------------------------------------------------------------------- timing
 
 
-def _timer(stmt: str | Callable[[], object], namespace: dict[str, Any]) -> timeit.Timer:
+def _timer(stmt: str | Callable[[], object], namespace: dict[str, Any],
+           gc_on: bool = True) -> timeit.Timer:
     # timeit turns the garbage collector off while timing; ``gc.enable()`` as the setup
-    # turns it back on so every row is timed with the collector ON (Python's default).
+    # turns it back on so every row is timed with the collector ON (Python's default),
+    # unless the case asks for it off (workload A.step-nogc).
     glb = dict(namespace)
     glb["gc"] = gc
-    return timeit.Timer(stmt, setup="gc.enable()", globals=glb)
+    return timeit.Timer(stmt, setup="gc.enable()" if gc_on else "gc.disable()", globals=glb)
+
+
+class _CollectingTimer:
+    """A timer for rows timed with the collector off: ``gc.collect()`` before every timed
+    stretch (untimed), so the garbage of one sample is not left to pile up in the next."""
+
+    def __init__(self, timer: timeit.Timer) -> None:
+        self.timer = timer
+
+    def timeit(self, number: int) -> float:
+        gc.collect()
+        return self.timer.timeit(number)
 
 
 def measure(case: Case, settings: Settings) -> dict[str, Any]:
     """Warm up, calibrate the loop count so one sample takes >= ``min_time``, then take
     ``samples`` samples. Returns seconds per op (``per_call`` applied)."""
-    timer = _timer(case.stmt, case.namespace)
+    timer: Any = _timer(case.stmt, case.namespace, case.gc)
+    if not case.gc:
+        timer = _CollectingTimer(timer)
     # warm-up: at least one call and at least ``warmup`` seconds
     spent, calls, last = 0.0, 0, 0.0
     while calls < 1 or spent < settings.warmup:
@@ -154,17 +174,27 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 
 
+# A compiled step against an eager copy of itself: the same numpy calls on the same values,
+# so only rounding may differ (float64 about 1e-12 relative, float32 a few ulps)
+COMPILED_TOLERANCES: dict[str, tuple[float, float]] = {
+    "float64": (1e-12, 1e-12),
+    "float32": (1e-5, 1e-6),
+}
+
+
 def compare_grads(
     got: Sequence[Any],
     ref: Sequence[Any],
     names: Sequence[str],
     dtype: str,
+    tolerances: tuple[float, float] | None = None,
 ) -> GradCheck:
     """allclose per gradient, with ``atol = atol_rel * scale`` where ``scale`` is the largest
     |reference| of that gradient, floored at 1% of the largest |reference| of all of them
     (so a gradient that is zero up to rounding, such as a Linear bias feeding batch norm,
-    is compared at the scale of its neighbours instead of at its own noise level)."""
-    rtol, atol_rel = TOLERANCES[dtype]
+    is compared at the scale of its neighbours instead of at its own noise level).
+    ``tolerances`` = (rtol, atol_rel) overrides the dtype's defaults."""
+    rtol, atol_rel = tolerances or TOLERANCES[dtype]
     if len(got) != len(ref):
         return GradCheck(False, math.inf, math.inf, "count", rtol, atol_rel,
                          f"{len(got)} gradients, expected {len(ref)}")
@@ -203,6 +233,29 @@ def scalar_check(got: float, expected: float, name: str, rtol: float = 1e-9,
     scaled = err / tol if tol > 0 else (0.0 if err == 0 else math.inf)
     return GradCheck(scaled <= 1.0, err, scaled, name, rtol, atol,
                      f"{name}: got {got!r}, expected {expected!r}")
+
+
+def warm_up_compiled(step: Any, call: Callable[[], object], min_calls: int = 2,
+                     max_calls: int = 8) -> int:
+    """Call a step made by ``minigrad.compile`` until a call replays instead of tracing (at least
+    ``min_calls`` calls; a step that calls ``zero_grad`` traces twice: once before its
+    gradients exist and once after). Returns ``step.traces``; raises when it keeps tracing."""
+    for k in range(max_calls):
+        before = step.traces
+        call()
+        if k + 1 >= min_calls and step.traces == before:
+            return int(step.traces)
+    raise AssertionError(f"the compiled step still traces after {max_calls} calls "
+                         f"(traces={step.traces}); its timed calls would not be replays")
+
+
+def traces_unchanged(step: Any, expected: int) -> str | None:
+    """For ``Case.verify_after``: a message when the compiled step traced again (its timed
+    calls were not all replays)."""
+    if step.traces != expected:
+        return (f"the compiled step traced again while timed (traces {expected} -> "
+                f"{step.traces}): the timing is not of replays")
+    return None
 
 
 def all_checks(*checks: GradCheck) -> GradCheck:

@@ -22,6 +22,13 @@ BN_MOMENTUM = 0.1
 # Workload C
 BN_N, BN_D = 256, 1024
 
+# Workload E, the course's step (makemore part 3's network: 3 characters x 10-dim embeddings
+# in, 27 characters out): Linear 30->200 -> BatchNorm1d -> tanh -> Linear 200->27, batch 32.
+# Parameters and data come from mlp_init / mlp_data with these sizes.
+COURSE_SIZES = (30, 200, 27)
+COURSE_BATCH = 32
+COURSE_LR = 0.1
+
 
 def make_moons(n: int = MOONS_N, noise: float = 0.1, seed: int = SEED) -> tuple[
     np.ndarray, np.ndarray

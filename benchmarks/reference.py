@@ -1,10 +1,10 @@
-"""Hand-written numpy references: the ratio-1.00 rows of workloads B and C and the gradient
-oracle of every row.
+"""Hand-written numpy references: the ratio-1.00 rows of workloads B, C and E and the
+gradient oracle of every row.
 
 Every backward pass here is closed form, written out by hand:
 
 * Linear ``z = h @ W.T + b``: ``dW = dz.T @ h``, ``db = sum(dz, 0)``, ``dh = dz @ W``.
-* ReLU: ``dh = dout * (a > 0)``.
+* ReLU: ``dh = dout * (a > 0)``; tanh ``h = tanh(a)``: ``da = dh * (1 - h**2)``.
 * Softmax cross-entropy (mean over the batch): ``dz = (softmax(z) - onehot(y)) / N``.
 * Batch norm in training mode (Ioffe & Szegedy 2015, section 3): with
   ``xhat = (x - mu) / sqrt(var + eps)`` (biased variance) and ``y = gamma * xhat + beta``,
@@ -65,7 +65,7 @@ def bn_loss_and_grads(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, R: np.
     return loss, [dx, dgamma, dbeta]
 
 
-# ----------------------------------------------------------------------------- MLP (workload B)
+# ----------------------------------------------------------------------------- MLP (B and E)
 
 
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -90,12 +90,16 @@ def mlp_loss_and_grads(
     eps: float = BN_EPS,
     running: list[list[np.ndarray]] | None = None,
     momentum: float = BN_MOMENTUM,
+    activation: str = "relu",
 ) -> tuple[float, list[np.ndarray]]:
-    """Forward and backward of ``[Linear -> BatchNorm1d -> ReLU] * k -> Linear -> CE``.
+    """Forward and backward of ``[Linear -> BatchNorm1d -> act] * k -> Linear -> CE`` with
+    ``act`` ReLU (workload B) or tanh (workload E).
 
     ``params`` is in the canonical order of :func:`benchmarks.data.mlp_init`. When
     ``running`` (one ``[mean, var]`` pair per batch norm) is given, the running statistics
     are updated as PyTorch's BatchNorm1d does in training mode (unbiased variance)."""
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"activation must be 'relu' or 'tanh', not {activation!r}")
     n_hidden = (len(params) - 2) // 4
     n = X.shape[0]
     h = X
@@ -110,9 +114,15 @@ def mlp_loss_and_grads(
             rm += momentum * mu
             rv *= 1.0 - momentum
             rv += (momentum * n / (n - 1)) * var
-        mask = a > 0
-        saved.append((h, cache, mask))
-        h = a * mask
+        # local: d act(a) / da (ReLU's as a mask; tanh's from its output)
+        if activation == "relu":
+            local = a > 0
+            h_out = a * local
+        else:
+            h_out = np.tanh(a)
+            local = 1.0 - h_out * h_out
+        saved.append((h, cache, local))
+        h = h_out
     W_out, b_out = params[-2], params[-1]
     logits = h @ W_out.T + b_out
     loss, dz = softmax_cross_entropy(logits, y)
@@ -122,8 +132,8 @@ def mlp_loss_and_grads(
     grads[-1] = dz.sum(axis=0)
     dh = dz @ W_out
     for i in reversed(range(n_hidden)):
-        h_in, cache, mask = saved[i]
-        da = dh * mask
+        h_in, cache, local = saved[i]
+        da = dh * local
         dz, dgamma, dbeta = bn_backward(da, cache)
         grads[4 * i + 0] = dz.T @ h_in
         grads[4 * i + 1] = dz.sum(axis=0)
@@ -135,15 +145,16 @@ def mlp_loss_and_grads(
 
 
 def mlp_loss(params: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
-             eps: float = BN_EPS) -> float:
+             eps: float = BN_EPS, activation: str = "relu") -> float:
     """Loss only (used by the finite-difference test)."""
-    return mlp_loss_and_grads(params, X, y, eps)[0]
+    return mlp_loss_and_grads(params, X, y, eps, activation=activation)[0]
 
 
 def mlp_sgd_step(params: list[np.ndarray], X: np.ndarray, y: np.ndarray, lr: float,
-                 running: list[list[np.ndarray]] | None = None) -> float:
+                 running: list[list[np.ndarray]] | None = None,
+                 activation: str = "relu") -> float:
     """One forward + backward + SGD step (no momentum), updating ``params`` in place."""
-    loss, grads = mlp_loss_and_grads(params, X, y, running=running)
+    loss, grads = mlp_loss_and_grads(params, X, y, running=running, activation=activation)
     for p, g in zip(params, grads, strict=True):
         p -= lr * g
     return loss

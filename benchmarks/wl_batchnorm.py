@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
+    COMPILED_TOLERANCES,
     Case,
     GradCheck,
     Settings,
@@ -19,11 +20,14 @@ from benchmarks.common import (
     require,
     require_minigrad,
     scalar_check,
+    traces_unchanged,
+    warm_up_compiled,
 )
 from benchmarks.data import BN_EPS, bn_data
 from benchmarks.reference import bn_loss_and_grads
 
-ENGINES = ("numpy", "minigrad", "minigrad-composed", "torch-1t", "torch-2t", "autograd", "mygrad")
+ENGINES = ("numpy", "minigrad", "minigrad-compiled", "minigrad-composed", "torch-1t", "torch-2t",
+           "autograd", "mygrad")
 NAMES = ("x", "gamma", "beta")
 WHAT = "zero grads + forward + loss + backward"
 
@@ -62,38 +66,54 @@ def _zero(t: Any) -> None:
     t.grad = None
 
 
+def _minigrad_leaves(mg: Any, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                     R: np.ndarray) -> tuple[tuple[Any, Any, Any], Any]:
+    leaves = tuple(mg.Tensor(a.copy(), requires_grad=True) for a in (x, gamma, beta))
+    return leaves, mg.Tensor(R, requires_grad=False)  # type: ignore[return-value]
+
+
+def _bn_step(F: Any) -> Any:
+    """The minigrad row's step as a function of its tensors (what the compiled row
+    compiles): gradients reset, ``F.batch_norm``, ``loss = sum(y * R)``, backward; the
+    gradients are left in ``.grad``."""
+
+    def bn_step(x: Any, gamma: Any, beta: Any, R: Any) -> Any:
+        for t in (x, gamma, beta):
+            _zero(t)
+        y = F.batch_norm(x, None, None, gamma, beta, training=True, momentum=0.1, eps=BN_EPS)
+        loss = (y * R).sum()
+        loss.backward()
+        return loss
+
+    return bn_step
+
+
 def minigrad_case(dtype: str, composed: bool) -> Case:
     mg = require_minigrad()
     (x, gamma, beta, R), ref_loss, ref_grads = _setup(dtype)
-    xt = mg.Tensor(x.copy(), requires_grad=True)
-    gt = mg.Tensor(gamma.copy(), requires_grad=True)
-    bt = mg.Tensor(beta.copy(), requires_grad=True)
-    Rt = mg.Tensor(R, requires_grad=False)
-    leaves = (xt, gt, bt)
+    leaves, Rt = _minigrad_leaves(mg, x, gamma, beta, R)
+    xt, gt, bt = leaves
     if composed:
         sqrt = getattr(mg.Tensor, "sqrt", None)
 
-        def bn() -> Any:
-            mu = xt.mean(axis=0, keepdims=True)
-            var = xt.var(axis=0, keepdims=True)
+        def run() -> Any:
+            for t in leaves:
+                _zero(t)
+            mu = xt.mean(0, keepdim=True)
+            var = xt.var(0, keepdim=True, unbiased=False)  # batch norm's biased variance
             std = sqrt(var + BN_EPS) if sqrt is not None else (var + BN_EPS) ** 0.5
-            return gt * ((xt - mu) / std) + bt
+            loss = ((gt * ((xt - mu) / std) + bt) * Rt).sum()
+            loss.backward()
+            return loss
 
-        what = WHAT + " (composed: mean, var, sqrt or **0.5, -, /, *, +)"
+        what = WHAT + " (composed: mean, var(unbiased=False), sqrt or **0.5, -, /, *, +)"
     else:
-        F = require_minigrad("nn.functional")
+        bn_step = _bn_step(require_minigrad("nn.functional"))
 
-        def bn() -> Any:
-            return F.batch_norm(xt, None, None, gt, bt, training=True, momentum=0.1, eps=BN_EPS)
+        def run() -> Any:
+            return bn_step(xt, gt, bt, Rt)
 
         what = WHAT + " (minigrad.nn.functional.batch_norm, no running buffers)"
-
-    def run() -> Any:
-        for t in leaves:
-            _zero(t)
-        loss = (bn() * Rt).sum()
-        loss.backward()
-        return loss
 
     extra: dict[str, Any] = {}
 
@@ -103,6 +123,41 @@ def minigrad_case(dtype: str, composed: bool) -> Case:
         return _check(float(np.asarray(loss.data)), grads, ref_loss, ref_grads, dtype, extra)
 
     return Case(check=check, stmt=run, what=what, extra=extra)
+
+
+def minigrad_compiled_case(dtype: str) -> Case:
+    """The minigrad row's step in ``minigrad.compile``, backward inside. Checked before
+    timing: warmed up until a call replays, then one replayed call's loss and gradients
+    against an eager call of the same function on a copy of the tensors (to rounding) and
+    against the float64 oracle. The timed calls must all be replays."""
+    mg = require_minigrad()
+    (x, gamma, beta, R), ref_loss, ref_grads = _setup(dtype)
+    bn_step = _bn_step(require_minigrad("nn.functional"))
+    step = mg.compile(bn_step)
+    leaves, Rt = _minigrad_leaves(mg, x, gamma, beta, R)
+    twin, Rt2 = _minigrad_leaves(mg, x, gamma, beta, R)
+    extra: dict[str, Any] = {}
+    tol = COMPILED_TOLERANCES[dtype]
+
+    def check() -> GradCheck:
+        extra["traces"] = warm_up_compiled(step, lambda: step(*leaves, Rt))
+        loss = step(*leaves, Rt).item()
+        if step.traces != extra["traces"]:
+            raise AssertionError("the compiled step traced again after warming up")
+        grads = [np.array(t.grad) for t in leaves]
+        eager_loss = bn_step(*twin, Rt2).item()
+        vs_eager = all_checks(
+            scalar_check(loss, eager_loss, "loss vs eager", rtol=tol[0],
+                         atol=tol[0] * float(np.sqrt(x.size))),
+            compare_grads(grads, [np.array(t.grad) for t in twin],
+                          [f"{n} vs eager" for n in NAMES], dtype, tol))
+        extra["vs_eager_max_abs_err"] = vs_eager.max_abs_err
+        return all_checks(vs_eager, _check(loss, grads, ref_loss, ref_grads, dtype, extra))
+
+    return Case(check=check, stmt=lambda: step(*leaves, Rt), extra=extra,
+                verify_after=lambda: traces_unchanged(step, extra["traces"]),
+                what=WHAT + " (the minigrad row's F.batch_norm step in minigrad.compile, "
+                            "backward inside, grads left in .grad; replays)")
 
 
 def torch_case(dtype: str, threads: int) -> Case:
@@ -189,6 +244,8 @@ def cases(workload: str, engine: str, dtype: str, settings: Settings) -> dict[st
             return numpy_case(dtype)
         if engine == "minigrad":
             return minigrad_case(dtype, composed=False)
+        if engine == "minigrad-compiled":
+            return minigrad_compiled_case(dtype)
         if engine == "minigrad-composed":
             return minigrad_case(dtype, composed=True)
         if engine.startswith("torch-"):

@@ -3,6 +3,9 @@
 * ``A.step``: MLP [2, 16, 16, 1] on 100 two-moons points, hinge loss
   ``mean(relu(1 - y_i * score_i)) + 1e-4 * sum(p * p)``; one graph build + backward + SGD step
   (about 66,000 nodes), garbage collector on.
+* ``A.step-nogc``: the same step timed with the garbage collector off (``gc.collect()``
+  between samples, untimed): an engine whose graph is made of reference cycles (micrograd's
+  ``_backward`` closures hold their own node) pays for the collector in ``A.step`` only.
 * ``A.chain``: ``x = Value(1.0); for _ in range(n): x = x * 1.0001 + 0.0001; x.backward()``
   with n = 1,000,000: seconds, peak RSS and RSS after ``del x``.
 """
@@ -130,7 +133,7 @@ def count_nodes(root: Any) -> int | None:
     return len(seen)
 
 
-def step_case(engine: str, dtype: str, settings: Settings) -> Case:
+def step_case(engine: str, dtype: str, settings: Settings, gc_on: bool = True) -> Case:
     if dtype != "float64":
         raise Skip("Value engines hold Python floats (float64 only)")
     value = value_class(engine)
@@ -180,8 +183,9 @@ def step_case(engine: str, dtype: str, settings: Settings) -> Case:
             out["nodes_per_s"] = nodes / median_s
         return out
 
-    return Case(check=check, stmt=step, after=after,
-                what="zero grads + build graph + backward + SGD update (lr 0.05)")
+    gc_what = "" if gc_on else "; garbage collector off, collected between samples"
+    return Case(check=check, stmt=step, after=after, gc=gc_on,
+                what="zero grads + build graph + backward + SGD update (lr 0.05)" + gc_what)
 
 
 # ----------------------------------------------------------------------------- the chain
@@ -279,6 +283,8 @@ def chain_run(engine: str, dtype: str, settings: Settings) -> dict[str, Any]:
 def cases(workload: str, engine: str, dtype: str, settings: Settings) -> dict[str, Any]:
     if workload == "A.step":
         return {"A.step": lambda: step_case(engine, dtype, settings)}
+    if workload == "A.step-nogc":
+        return {"A.step-nogc": lambda: step_case(engine, dtype, settings, gc_on=False)}
     if workload == "A.chain":
         return {"A.chain": lambda: chain_run(engine, dtype, settings)}
     raise ValueError(workload)

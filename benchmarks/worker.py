@@ -2,8 +2,9 @@
 
 Runs the rows of one workload for one engine in this (fresh) process: builds each case,
 checks its gradients against the reference, and only then times it. Prints one line
-``BENCHMARK-RESULT {json}`` on stdout. WORKLOAD is one of ``A.step``, ``A.chain``, ``B``,
-``C``, ``D`` (``D`` yields the rows ``D.fwd``, ``D.fwdbwd`` and ``D.chain10k``).
+``BENCHMARK-RESULT {json}`` on stdout. WORKLOAD is one of ``A.step``, ``A.step-nogc``,
+``A.chain``, ``B``, ``C``, ``D`` (``D`` yields the rows ``D.fwd``, ``D.fwdbwd`` and
+``D.chain10k``) or ``E``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import wl_batchnorm, wl_mlp, wl_overhead, wl_scalar
+from benchmarks import wl_batchnorm, wl_course, wl_mlp, wl_overhead, wl_scalar
 from benchmarks.common import Case, Settings, Skip, Unsupported, blas_info, measure
 
 MARKER = "BENCHMARK-RESULT "
-MODULES = {"A": wl_scalar, "B": wl_mlp, "C": wl_batchnorm, "D": wl_overhead}
-WORKLOADS = ("A.step", "A.chain", "B", "C", "D")
+MODULES = {"A": wl_scalar, "B": wl_mlp, "C": wl_batchnorm, "D": wl_overhead, "E": wl_course}
+WORKLOADS = ("A.step", "A.step-nogc", "A.chain", "B", "C", "D", "E")
 
 
 def _short(exc: BaseException) -> str:
@@ -79,6 +80,10 @@ def run_one(sub: str, engine: str, dtype: str, factory: Callable[[], Any],
                 "traceback": traceback.format_exc(limit=8)}
     row.update(timing)
     row["status"] = "ok"
+    problem = case.verify_after() if case.verify_after is not None else None
+    if problem:
+        row["status"] = "FAILED"
+        row["note"] = problem
     if case.after is not None:
         row["extra"].update(case.after(timing["median_s"]))
     return row

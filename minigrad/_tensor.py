@@ -453,8 +453,11 @@ class Tensor(Node):
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
         seed = _seed(self, gradient, "backward")
-        if create_graph or STATE.tracer is not None:
-            seed = _constant(seed, None) if STATE.tracer is not None else _wrap(seed)
+        if STATE.tracer is not None:
+            STATE.tracer.differentiated(self)
+            seed = _constant(seed, None)
+        elif create_graph:
+            seed = _wrap(seed)
         retain = create_graph if retain_graph is None else retain_graph
         if inputs is None:
             run_backward(self, seed, retain, create_graph)
@@ -466,6 +469,8 @@ class Tensor(Node):
             if g is not None:
                 g = g if isinstance(g, Tensor) else _wrap(np.array(g, dtype=t._data.dtype))
                 t._grad = g if t._grad is None else t._grad + g
+                if STATE.tracer is not None:
+                    STATE.tracer.set_grad(t, t._grad)
 
     # ---- Python protocols ---------------------------------------------------------------
     def __repr__(self) -> str:

@@ -580,6 +580,8 @@ def run_backward(
                     sends.append((parent, gp))
                 total = parent._g
                 parent._g = gp if total is None else total + gp
+                if tracer is not None:
+                    tracer.share(parent, parent._g)
             if observe is not None:
                 observe(node, g, sends)
             if not retain_graph:

@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .._tensor import Tensor, _new_version, _wrap
 from ..engine import STATE, bump, is_grad_enabled
 from .codegen import Names, source_of
-from .trace import CompileError, Tracer, Var
+from .passes import optimize
+from .trace import CompileError, Stmt, Tracer, Var
 
 __all__ = ["CompileError", "Compiled", "compile"]
 
@@ -53,6 +56,7 @@ class Compiled:
         self.programs: dict[tuple, list[Program]] = {}
         self.source: str | None = None
         self.traces = 0                       # how many times it was traced
+        self.program: Program | None = None   # the last trace's program
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if STATE.tracer is not None:          # inside another trace: just run it
@@ -67,16 +71,40 @@ class Compiled:
 
     def _trace(self, args: tuple, kwargs: dict) -> tuple[Program, Any]:
         tensors = _tensors_in(args, kwargs)
-        tracer = Tracer(tensors)
+        tracer = Tracer(tensors, _argument_names(self.fn, args, kwargs))
         STATE.tracer = tracer
         try:
             result = self.fn(*args, **kwargs)
         finally:
             STATE.tracer = None
         self.traces += 1
-        prog = Program(tracer, result, getattr(self.fn, "__name__", "step"))
+        prog = Program(tracer, result, _identifier(getattr(self.fn, "__name__", "step")))
         self.source = prog.source
+        self.program = prog
         return prog, result
+
+
+def _argument_names(fn: Callable, args: tuple, kwargs: dict) -> list[str]:
+    """The names of the tensor arguments in `fn`'s signature ("x", "y"; "args_0" for *args)."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return [f"arg{k}" for k in range(len(_tensors_in(args, kwargs)))]
+    by_id: dict[int, str] = {}
+    for name, value in bound.arguments.items():
+        items = value.items() if isinstance(value, dict) else (
+            enumerate(value) if isinstance(value, tuple) and name not in
+            ("self",) and inspect.signature(fn).parameters[name].kind
+            == inspect.Parameter.VAR_POSITIONAL else [(None, value)])
+        for key, item in items:
+            if isinstance(item, Tensor):
+                by_id.setdefault(id(item), name if key is None else f"{name}_{key}")
+    return [by_id.get(id(t), f"arg{k}") for k, t in enumerate(_tensors_in(args, kwargs))]
+
+
+def _identifier(name: str) -> str:
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "step"
+    return name if not name[0].isdigit() and name != "_lambda_" else "step"
 
 
 def _tensors_in(args: tuple, kwargs: dict) -> list[Tensor]:
@@ -116,21 +144,31 @@ class Program:
             else:
                 self.returned.append(("value", item))
         self.grads = list(tracer.grads.values())
-        for _, v in self.grads:
-            outputs.append(v)
-        stmts = _live(tracer.stmts, outputs)
+        n_returned = len(outputs)
+        outputs += [v for _, v in self.grads]
+
+        def new_const(v: Var, value: np.ndarray) -> None:
+            v.kind, v.array, v.name = "const", value, "const"
+
+        stmts, outputs = optimize(tracer.stmts, outputs, new_const,
+                                  lambda arr: tracer._new("const", arr, None, "const"))
+        stmts = stmts + _own_outputs(tracer, stmts, outputs)
+        self.stmts = stmts
+        for (leaf, _), v in zip(self.grads, outputs[n_returned:]):
+            if v is not None:
+                v.name = "d_" + tracer.name_of(leaf)      # what it is: d loss / d fc0_weight
         used = {v.id for st in stmts for v in st.ins} | {v.id for v in outputs if v}
         self.state = [v for v in tracer.all_vars if v.kind == "state" and v.id in used]
         self.inputs = tracer.inputs
         self.written = [v for v in self.state if v.writes]
         names = Names()
+        names.taken.add(title)
         for v in [*self.inputs, *self.state]:
             names.var(v)
-        for v in tracer.all_vars:
-            if v.kind == "const" and v.id in used:
-                names.of_var[v.id] = names.const(v.array)
         self.source = source_of(stmts, [*self.inputs, *self.state], outputs, names, title)
-        namespace = dict(names.consts)
+        self.parameters = [(names.var(v), v.owner) for v in [*self.inputs, *self.state]]
+        self.results = ["None" if v is None else names.var(v) for v in outputs]
+        namespace: dict[str, Any] = {}
         code = builtins.compile(self.source, f"<minigrad.compile {title}>", "exec")
         exec(code, namespace)  # noqa: S102  (our own generated source)
         self.function = namespace[title]
@@ -159,16 +197,23 @@ class Program:
         return _unflatten(self.spec, flat)
 
 
-def _live(stmts: list, outputs: list[Var | None]) -> list:
-    """The statements the outputs need (in-place writes always stay: they are effects)."""
-    needed = {v.id for v in outputs if v is not None}
-    kept = []
-    for st in reversed(stmts):
-        if st.inplace or st.out.id in needed:
-            kept.append(st)
-            needed.update(v.id for v in st.ins)
-    kept.reverse()
-    return kept
+def _own_outputs(tracer: Tracer, stmts: list, outputs: list[Var | None]) -> list:
+    """Copies that make every result an array of its own, as eager mode's are: a result that
+    is a constant, an input, state, a view, or the same array as another result."""
+    views = {st.out.id for st in stmts if not st.inplace and st.op.view}
+    seen: set[int] = set()
+    copies = []
+    for k, v in enumerate(outputs):
+        if v is None:
+            continue
+        if v.kind != "temp" or v.id in views or v.id in seen:
+            copy = tracer._new("temp", v.array, None, v.name if v.kind == "temp" else
+                               f"{v.name}_copy")
+            copies.append(Stmt(ops.Clone, None, [v], copy, False, "backward"))
+            outputs[k] = copy
+            v = copy
+        seen.add(v.id)
+    return copies
 
 
 def _flatten(x: Any) -> tuple[list, Any]:

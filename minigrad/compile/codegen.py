@@ -9,31 +9,38 @@ computes, bit for bit.
 
 from __future__ import annotations
 
+import keyword
+import pickle
 import re
 from typing import Any
 
 import numpy as np
 
 from .. import ops
+from . import passes
 from .trace import Stmt, Var
-
-_LITERAL = (type(None), bool, int, float, str)
 
 
 class Names:
-    """Readable, unique Python names for vars and constants."""
+    """Readable, unique Python names for vars, and the module-level constants the source
+    defines (small arrays as literals, uniform ones with np.full, the rest from their bytes;
+    op classes imported from minigrad.ops), so that the source runs on its own."""
 
     def __init__(self) -> None:
-        self.taken: set[str] = {"np", "ops"}
+        self.taken: set[str] = {"np", "pickle"}
         self.of_var: dict[int, str] = {}
-        self.consts: dict[str, Any] = {"np": np, "ops": ops}
-        self._const_ids: dict[int, str] = {}
+        self.header: list[str] = []
+        self.imports: set[str] = set()
+        self._const_ids: dict[Any, str] = {}
+        self._keep: list[Any] = []          # the constants named (their ids stay theirs)
 
     def fresh(self, stem: str) -> str:
         stem = re.sub(r"\W+", "_", stem).strip("_") or "t"
         if stem[0].isdigit():
             stem = "v" + stem
         name, k = stem, 1
+        if keyword.iskeyword(stem) or stem in _BUILTINS:
+            name = stem + "_"
         while name in self.taken:
             k += 1
             name = f"{stem}_{k}"
@@ -42,31 +49,69 @@ class Names:
 
     def var(self, v: Var) -> str:
         name = self.of_var.get(v.id)
+        if name is None and v.kind == "const":
+            name = self.of_var[v.id] = self.const(v.array)
         if name is None:
             name = self.of_var[v.id] = self.fresh(v.name)
         return name
 
     def const(self, value: Any) -> str:
         """Source for an op parameter: a literal when it is one, else a named constant."""
-        if isinstance(value, _LITERAL) and not isinstance(value, float):
+        if isinstance(value, bool | int | str | type(None)) or value is Ellipsis:
             return repr(value)
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 return f"float({str(value)!r})"
-            return repr(float(value))
-        if isinstance(value, tuple) and all(isinstance(x, _LITERAL) for x in value):
-            return repr(tuple(value))
+            return repr(value)
+        if isinstance(value, tuple | list) and all(_is_literal(x) for x in value):
+            return repr(type(value)(value)) if value else repr(value)
+        if isinstance(value, slice) and all(_is_literal(x) for x in
+                                            (value.start, value.stop, value.step)):
+            return repr(value)
         if isinstance(value, np.dtype):
-            return f"np.dtype({value.name!r})"
-        key = id(value)
+            return f"np.dtype({value.str!r})"
+        if isinstance(value, np.generic):
+            return f"np.{value.dtype.name}({value.item()!r})"
+        if isinstance(value, type) and issubclass(value, ops.Op):
+            self.imports.add(value.__name__)
+            self.taken.add(value.__name__)
+            return value.__name__
+        if isinstance(value, np.ufunc) or getattr(np, getattr(value, "__name__", ""),
+                                                   None) is value:
+            return f"np.{value.__name__}"
+        key: Any = id(value)
+        if isinstance(value, np.ndarray) and value.size <= 16:   # equal small ones: one name
+            key = (value.dtype.str, value.shape, value.tobytes())
         name = self._const_ids.get(key)
         if name is None:
-            stem = getattr(value, "__name__", None) or type(value).__name__.lower()
-            if isinstance(value, np.ndarray):
-                stem = "k"
+            stem = "k" if isinstance(value, np.ndarray) else type(value).__name__.lower()
             name = self._const_ids[key] = self.fresh(stem)
-            self.consts[name] = value
+            self._keep.append(value)
+            self.header.append(f"{name} = {_definition(value)}")
         return name
+
+
+def _is_literal(x: Any) -> bool:
+    return isinstance(x, bool | int | float | str | type(None)) and x == x
+
+
+_BUILTINS = {"sum", "max", "min", "pow", "abs", "round", "all", "any", "len", "range", "id",
+             "type", "input", "map", "filter", "format", "hash", "iter", "next", "slice"}
+
+
+def _definition(value: Any) -> str:
+    """Python source that rebuilds `value` (an array, or anything that pickles)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        dt = f"np.dtype({value.dtype.str!r})"
+        flat = value.ravel()
+        finite = value.dtype.kind != "f" or bool(np.isfinite(value).all())
+        if value.size and finite and bool((flat == flat[0]).all()) and value.size > 1:
+            return f"np.full({value.shape!r}, {flat[0].item()!r}, dtype={dt})"
+        if finite and value.size <= 16:
+            return f"np.array({value.tolist()!r}, dtype={dt})"
+        data = np.ascontiguousarray(value).tobytes().hex()
+        return f"np.frombuffer(bytes.fromhex({data!r}), dtype={dt}).reshape({value.shape!r})"
+    return f"pickle.loads(bytes.fromhex({pickle.dumps(value).hex()!r}))"
 
 
 class _Ctx:
@@ -80,9 +125,28 @@ class _Ctx:
         return self._names.const(value)
 
 
+def _literal(st: Stmt, k: int) -> str | None:
+    """A 0-d constant input of an elementwise statement as a Python number, where numpy
+    gives the same result for both: the other operands have its dtype (a Python number
+    takes the dtype of the array it meets)."""
+    v = st.ins[k]
+    if v.kind != "const" or v.array.ndim or v.dtype.kind not in "biuf" \
+            or not passes.elementwise(st):
+        return None
+    others = [u for j, u in enumerate(st.ins) if j != k
+              and not (st.op is ops.Where and j == 0)]
+    if not others or any(u.dtype != v.dtype for u in others):
+        return None
+    x = v.array.item()
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return None
+    text = repr(x)
+    return f"({text})" if text.startswith("-") else text
+
+
 def line_of(st: Stmt, names: Names) -> str:
     """The source line(s) of one statement."""
-    args = [names.var(v) for v in st.ins]
+    args = [_literal(st, k) or names.var(v) for k, v in enumerate(st.ins)]
     c = _Ctx(names, [v.shape for v in st.ins])
     if not st.inplace:
         return f"{names.var(st.out)} = {st.op.emit(args, st.saved, c)}"
@@ -107,15 +171,26 @@ def line_of(st: Stmt, names: Names) -> str:
 
 def source_of(stmts: list[Stmt], params: list[Var], outputs: list[Var | None],
               names: Names, title: str) -> str:
-    """The whole function: parameters, the statements by section, the return."""
+    """The whole module: imports, constants, then the function (its parameters, its
+    statements by section, its return)."""
     head = ", ".join(names.var(v) for v in params)
-    lines = [f"def {title}({head}):"]
+    body = [f"def {title}({head}):"]
     section = None
     for st in stmts:
         if st.section != section:
             section = st.section
-            lines.append(f"    # ---- {section}")
-        lines.append("    " + line_of(st, names))
+            body.append(f"    # ---- {section}")
+        body.append("    " + line_of(st, names))
     outs = ", ".join("None" if v is None else names.var(v) for v in outputs)
-    lines.append(f"    return ({outs}{',' if len(outputs) == 1 else ''})")
-    return "\n".join(lines) + "\n"
+    body.append(f"    return ({outs}{',' if len(outputs) == 1 else ''})")
+    top = [f'"""{title}, as minigrad.compile recorded it: numpy code for the forward pass, the',
+           'backward pass minigrad derived, and the update."""', "", "import numpy as np"]
+    if any("pickle.loads" in line for line in names.header):
+        top.insert(3, "import pickle")
+        top.insert(4, "")
+    if names.imports:
+        top.append(f"from minigrad.ops import {', '.join(sorted(names.imports))}")
+    top.append("")
+    if names.header:
+        top += names.header + [""]
+    return "\n".join(top + [""] + body) + "\n"

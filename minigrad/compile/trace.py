@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import STATE
+
 
 class CompileError(RuntimeError):
     """What a compiled function does cannot be recorded as a fixed program."""
@@ -81,7 +83,7 @@ class Guard:
 class Tracer:
     """Collects the program of one call (see the module docstring)."""
 
-    def __init__(self, inputs: list[Any]) -> None:
+    def __init__(self, inputs: list[Any], names: list[str] | None = None) -> None:
         self.stmts: list[Stmt] = []
         self.vars: dict[int, Var] = {}           # id(array) -> Var
         self.all_vars: list[Var] = []
@@ -94,8 +96,12 @@ class Tracer:
         self.section = "forward"
         self.prefix = ""                         # the name stem of what is being computed
         self._guard_keys: set = set()
+        self._rule_start = 0
+        self.names: dict[int, tuple[Any, str]] = {}   # id(tensor) -> (tensor, readable name)
+        self._named_modules: set[int] = set()
         for k, t in enumerate(inputs):
-            self.inputs.append(self._new("input", t._data, t, t.label or f"arg{k}"))
+            name = t.label or (names[k] if names else f"arg{k}")
+            self.inputs.append(self._new("input", t._data, t, name))
 
     # ---- vars ---------------------------------------------------------------------------
     def _new(self, kind: str, array: np.ndarray, owner: Any, name: str) -> Var:
@@ -122,7 +128,7 @@ class Tracer:
         owner = self.owners.get(id(t), t)
         if owner._data is not arr:               # an alias whose owner moved on: a constant
             return self._new("const", arr, None, "const")
-        return self._new("state", arr, owner, _state_name(owner))
+        return self._new("state", arr, owner, self.name_of(owner))
 
     def constant(self, arr: np.ndarray) -> None:
         """`arr` was made inside the call from Python values (it is baked in)."""
@@ -140,29 +146,79 @@ class Tracer:
         self.owners[id(new)] = self.owners.get(id(owner), owner)
         self.unrecorded.pop(id(new._data), None)
 
+    # ---- names ---------------------------------------------------------------------------
+    def name(self, t: Any, name: str) -> None:
+        """Call tensor `t` `name` in the program (parameters, buffers, optimizer state)."""
+        self.names.setdefault(id(t), (t, name))
+
+    def name_of(self, t: Any) -> str:
+        known = self.names.get(id(t))
+        if known is not None and known[0] is t:
+            return known[1]
+        return getattr(t, "label", "") or "state"
+
+    def name_module(self, module: Any) -> None:
+        """Name a module's parameters and buffers after their place in it, with the layer
+        kind: "fc0_weight" for "0.weight" of a Linear, "bn1_running_mean", "encoder_fc_bias"."""
+        if id(module) in self._named_modules:
+            return
+        self._named_modules.add(id(module))
+        kinds = {prefix: type(m).__name__ for prefix, m in module.named_modules()}
+        for qualified, t in [*module.named_parameters(), *module.named_buffers()]:
+            parts = qualified.split(".")
+            stems = [_stem(kinds.get(".".join(parts[:k + 1]), ""), part)
+                     for k, part in enumerate(parts[:-1])]
+            self.name(t, "_".join([*stems, parts[-1]]))
+
     # ---- what the engine reports --------------------------------------------------------
     def record(self, out: Any, op: Any, parents: tuple, saved: Any) -> None:
         ins = [self.var(p) for p in parents]
-        name = out.label or self.prefix or _scoped(out, op.name)
+        name = out.label or self.prefix or _scoped(STATE.scope, op.name)
         self.unrecorded.pop(id(out._data), None)
         v = self._new("temp", out._data, None, name)
         self.stmts.append(Stmt(op, saved, ins, v, False, self.section))
 
     def record_inplace(self, t: Any, op: Any, others: tuple, saved: Any) -> None:
         target = self.var(t)
+        if target.kind == "const":             # a constant changed: a fresh copy per call
+            from ..ops import Clone
+            copy = self._new("temp", t._data, None, _scoped(STATE.scope, "buffer"))
+            self.stmts.append(Stmt(Clone, None, [target], copy, False, self.section))
+            target = copy
         ins = [target] + [self.var(o) for o in others]
         target.writes += 1
         self.stmts.append(Stmt(op, saved, ins, target, True, self.section))
 
     def backward_of(self, node: Any) -> None:
-        """The backward rule of `node` runs now: what it records is part of d(node)."""
+        """The backward rule of `node` runs now: what it records is named after it
+        ("bn1_var_bwd"), and the shares it sends after their parents (`share`)."""
         self.section = "backward"
         v = self.vars.get(id(node._data))
-        self.prefix = "d_" + (v.name if v is not None else node.op)
+        self.prefix = (v.name if v is not None else node._op.name) + "_bwd"
+        self._rule_start = len(self.all_vars)
+
+    def share(self, parent: Any, g: Any) -> None:
+        """`g` is (part of) the gradient with respect to `parent`: call it d_<parent>."""
+        v = self.vars.get(id(g._data))
+        p = self.vars.get(id(parent._data))
+        if v is not None and v.kind == "temp" and v.id >= self._rule_start and p is not None:
+            v.name = "d_" + p.name
 
     def backward_done(self) -> None:
         self.section = "update"
         self.prefix = ""
+
+    def hint(self, t: Any, name: str) -> None:
+        """Name what `t` is in the program ("var", "xhat"), within the current nn scope."""
+        v = self.vars.get(id(t._data))
+        if v is not None and v.kind == "temp" and not t.label:
+            v.name = _scoped(STATE.scope, name)
+
+    def differentiated(self, t: Any) -> None:
+        """`t.backward()` is called: `t` is a loss (so named, unless the user labelled it)."""
+        v = self.var(t)
+        if v.kind == "temp" and not t.label:
+            v.name = "loss"
 
     def set_grad(self, leaf: Any, grad: Any) -> None:
         """A backward (or zero_grad) set `leaf.grad` to `grad` (a tensor or None)."""
@@ -189,19 +245,18 @@ _SHORT = {"BatchNorm1d": "bn", "Linear": "fc", "LayerNorm": "ln", "Embedding": "
           "ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Dropout": "drop"}
 
 
-def _scoped(t: Any, name: str) -> str:
-    """A name with the nn scope it was made in: "bn1_mean" for a mean in layer "1" of kind
-    BatchNorm1d, "fc2_linear", ...; the name alone outside any layer."""
-    sc = getattr(t, "_scope", None)
+def _stem(kind: str, name: str) -> str:
+    """A layer's name in the program: its attribute name, or, for a numbered layer of a
+    Sequential, a short form of its kind with the number ("fc0", "bn1")."""
+    if name.isdigit():
+        return f"{_SHORT.get(kind, kind.lower())}{name}"
+    return name
+
+
+def _scoped(sc: Any, name: str) -> str:
+    """A name with the nn scope `sc` it is made in: "bn1_mean" for a mean in layer "1" of
+    kind BatchNorm1d, "fc2_linear", ...; the name alone outside any layer."""
     if sc is None or not sc.kind:
         return name
-    short = _SHORT.get(sc.kind, sc.kind.lower())
-    stem = f"{short}{sc.name}" if sc.name.isdigit() else sc.name
-    return f"{stem}_{name}"
-
-
-def _state_name(t: Any) -> str:
-    label = getattr(t, "label", "")
-    if label:
-        return label
-    return "state"
+    stem = _stem(sc.kind, sc.name)
+    return stem if stem.rstrip("0123456789") == name else f"{stem}_{name}"

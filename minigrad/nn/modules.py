@@ -95,6 +95,8 @@ class Module:
         if STATE.tracer is not None:        # minigrad.compile: the program depends on it
             STATE.tracer.guard(lambda: self.training, f"{type(self).__name__}.training",
                                key=(id(self), "training"))
+            if not _CALLS:
+                STATE.tracer.name_module(self)
         outer = STATE.scope                 # `with scope(...)`, inlined: a hot path
         STATE.scope = Scope(self._scope_name(), type(self).__name__, outer)
         _CALLS.append(self)

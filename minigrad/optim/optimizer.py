@@ -127,6 +127,10 @@ class Optimizer:
             STATE.tracer.guard(self._structure, f"{type(self).__name__}'s options and state",
                                key=(id(self), "structure"))
             STATE.tracer.section = "update"
+            for p, entry in self.state.items():     # names for the program: "fc0_weight_exp_avg"
+                for key, value in entry.items():
+                    if isinstance(value, Tensor):
+                        STATE.tracer.name(value, f"{STATE.tracer.name_of(p)}_{key}")
         with no_grad():
             for group in self.param_groups:
                 self._step_group(group)

@@ -72,15 +72,23 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"cumulative average use BatchNorm1d(momentum=None))")
         # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through
         # the add passes g on unchanged instead of making -g of x's size
-        neg_mu = x.mean(axes, keepdim=True) * -1.0
+        mu = x.mean(axes, keepdim=True)
+        neg_mu = mu * -1.0
         d = x + neg_mu
-        var = (d ** 2).mean(axes, keepdim=True)     # one share back to d (d * d sends two)
-        scale = (var + eps) ** -0.5
-        if w is not None:
-            scale = scale * w
+        d_sq = d ** 2                               # one share back to d (d * d sends two)
+        var = d_sq.mean(axes, keepdim=True)
+        var_eps = var + eps
+        inv_std = var_eps ** -0.5
+        scale = inv_std * w if w is not None else inv_std
         out = d * scale
         if b is not None:
             out = out + b
+        tracer = STATE.tracer
+        if tracer is not None:                      # names in minigrad.compile's code
+            for t, name in ((mu, "mean"), (neg_mu, "neg_mean"), (d, "xc"), (d_sq, "xc_sq"),
+                            (var, "var"), (var_eps, "var_eps"), (inv_std, "inv_std"),
+                            (scale, "scale"), (out, "out")):
+                tracer.hint(t, name)
         if running_mean is not None:
             if STATE.tracer is None and type(momentum) is float \
                     and _plain_buffer(running_mean, x) and _plain_buffer(running_var, x):
