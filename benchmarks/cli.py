@@ -345,6 +345,8 @@ def row_note(row: dict[str, Any]) -> str:
                      f"backward {get('backward_s', 0):.2f} s; peak {get('peak_mb', 0):,.0f} MB, "
                      f"after del {get('after_del_mb', 0):,.0f} MB, after gc "
                      f"{get('after_del_gc_mb', 0):,.0f} MB (RSS)")
+    if extra.get("traces"):
+        parts.append(f"{extra['traces']} trace(s), then only replays (timed)")
     if row.get("q1_s") is not None and row.get("n_samples", 0) > 1 and row["median_s"] > 0:
         parts.append(f"IQR {100 * (row['q3_s'] - row['q1_s']) / row['median_s']:.0f}%")
     if extra.get("grad_dtypes"):

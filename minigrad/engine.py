@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import ops as _ops
 from .ops import base as _ops_base
 from .ops import sum_to
 
@@ -611,14 +612,17 @@ def walk_backward(root: Node, seed: Any) -> list[tuple[Node, Any, list[tuple[Nod
 
 
 def backward_scalar(root: Node) -> None:
-    """`run_backward(root, 1.0)` for a graph of Values, with less fixed cost per call.
+    """`run_backward(root, 1.0)` for a graph of Values, with less fixed cost per call and less
+    cost per node.
 
-    The same order (`toposort`) and the same rules, run on floats. A scalar graph needs none
-    of the general loop's work: no hooks, no shapes, no versions, no release (a Value graph
-    keeps only its own numbers), no recording mode to switch (rules on floats record
-    nothing). Leaves stay out of the order: each share is added straight to the leaf's
-    `.grad`, in the order the general loop would sum them. A root whose parents are all
-    leaves (one op) needs no sort at all.
+    The same order as `toposort` (`_scalar_order`) and the same rules, on floats, so the same
+    sums bit for bit. A scalar graph needs none of the general loop's work: no hooks, no
+    shapes, no versions, no release (a Value graph keeps only its own numbers), no recording
+    mode to switch (rules on floats record nothing). Leaves stay out of the order: each share
+    is added straight to the leaf's `.grad`, in the order the general loop would sum them. A
+    root whose parents are all leaves (one op) needs no sort at all. The ops a network is made
+    of run their rule written out here (the formula of `ops.X.backward`, on floats; a test
+    checks they agree with the rules bit for bit), the others call their rule.
     """
     if STATE.anomaly:                      # the general loop checks every gradient
         run_backward(root, 1.0, retain_graph=True)
@@ -626,33 +630,97 @@ def backward_scalar(root: Node) -> None:
     if root._op is None:
         root.grad += 1.0
         return
-    order: list[Node] | None = None
-    for parent in root._parents:
-        if parent._parents:
-            order = toposort(root, leaves=False)
-            order.pop()                    # the root, which goes first anyway
-            break
-    node, g = root, 1.0
-    while True:
+    a, b = root._a, root._b
+    if a._op is None and (b is None or b._op is None):
+        order = [root]
+    else:
+        order = _scalar_order(root)
+    root._g = 1.0
+    Add, Mul, MulConst, AddConst, Relu = _ops.Add, _ops.Mul, _ops.MulConst, _ops.AddConst, \
+        _ops.Relu
+    Tanh, Sub, Neg, Exp, Log = _ops.Tanh, _ops.Sub, _ops.Neg, _ops.Exp, _ops.Log
+    for node in reversed(order):
+        g = node._g
         if g is None:                      # every share sent to it was None
             node.grad = 0.0
+            continue
+        node.grad = g                      # intermediates show the latest pass
+        op, a, b = node._op, node._a, node._b
+        if op is Add:                      # d(a+b)/da = 1, d(a+b)/db = 1
+            ga = gb = g
+        elif op is Mul:                    # d(a*b)/da = b, d(a*b)/db = a
+            ga, gb = g * b.data, g * a.data
+        elif op is MulConst:               # d(a*c)/da = c
+            ga = g * node._saved
+        elif op is Relu:                   # d(relu a)/da = 1 if a > 0 else 0
+            ga = g * (node.data > 0)
+        elif op is AddConst:               # d(a+c)/da = 1
+            ga = g
+        elif op is Tanh:                   # d(tanh a)/da = 1 - tanh(a)^2
+            ga = g * (1.0 - node.data * node.data)
+        elif op is Sub:                    # d(a-b)/da = 1, d(a-b)/db = -1
+            ga, gb = g, -g
+        elif op is Neg:                    # d(-a)/da = -1
+            ga = -g
+        elif op is Exp:                    # d(exp a)/da = exp(a)
+            ga = g * node.data
+        elif op is Log:                    # d(log a)/da = 1/a
+            ga = g / a.data
+        else:                              # any other op: its own rule
+            ins = () if not op.uses_inputs else [a.data] if b is None else [a.data, b.data]
+            grads = op.backward(g, node.data, ins, node._saved, _TRUE)
+            for parent, gp in zip(node._parents, grads):
+                if gp is not None:
+                    _send_scalar(parent, gp)
+            continue
+        # send `ga` to a and `gb` to b (spelled out: this runs for every node)
+        if a._op is None:
+            a.grad += ga                   # leaves accumulate across backward calls
         else:
-            node.grad = g                  # intermediates show the latest pass
-            op = node._op
-            parents = node._parents
-            ins = [parent.data for parent in parents] if op.uses_inputs else ()
-            for parent, gp in zip(parents, op.backward(g, node.data, ins, node._saved, _TRUE)):
-                if gp is None:
-                    continue
-                if parent._parents:
-                    total = parent._g
-                    parent._g = gp if total is None else total + gp
-                else:
-                    parent.grad += gp      # leaves accumulate across backward calls
-        if not order:
-            return
-        node = order.pop()
-        g = node._g
+            total = a._g
+            a._g = ga if total is None else total + ga
+        if b is not None:
+            if b._op is None:
+                b.grad += gb
+            else:
+                total = b._g
+                b._g = gb if total is None else total + gb
+
+
+def _send_scalar(parent: Node, gp: float) -> None:
+    """Add one share to a Value: a leaf's `.grad`, or the sum `_g` of an op's result."""
+    if parent._op is None:
+        parent.grad += gp
+    else:
+        total = parent._g
+        parent._g = gp if total is None else total + gp
+
+
+def _scalar_order(root: Node) -> list[Node]:
+    """`toposort(root, leaves=False)` for a graph of Values: the same order, found faster
+    (parents are `_a` and `_b`, every input wants a gradient, nothing is released)."""
+    gen = next(_generation)
+    seen, done = 2 * gen, 2 * gen + 1      # marks of older passes are always smaller
+    order: list[Node] = []
+    stack = [root]
+    push, pop, append = stack.append, stack.pop, order.append
+    while stack:
+        node = pop()
+        mark = node._mark
+        if mark < seen:                    # first visit: expand, come back when parents are done
+            node._mark = seen
+            node._g = None
+            push(node)
+            b = node._b                    # pushed first, so a comes out first
+            if b is not None and b._mark < seen and b._op is not None:
+                push(b)
+            a = node._a
+            if a._mark < seen and a._op is not None:
+                push(a)
+        elif mark == seen:                 # all parents are done now
+            node._mark = done
+            append(node)
+    return order
 
 
 def record(node: Node, op: Any, parents: tuple, needs: tuple, saved: Any) -> None:

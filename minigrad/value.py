@@ -29,7 +29,11 @@ class Value(Node):
     -1.5
     """
 
-    __slots__ = ("data", "grad")
+    # A Value keeps its one or two parents in `_a` and `_b` (None for a one-input op) rather
+    # than in a tuple: one object fewer per node, which is most of the garbage collector's
+    # work on a big scalar graph. `_parents` (the engine's tuple, operand order) is made from
+    # them when asked.
+    __slots__ = ("data", "grad", "_a", "_b")
     requires_grad = True          # every Value takes part in backward
     _scalar = True
     _needs = (True, True, True)   # every input of a Value op wants its gradient
@@ -44,6 +48,18 @@ class Value(Node):
         leaf(self)
         if label:
             self.label = label
+
+    @property
+    def _parents(self) -> tuple:
+        if self._op is None:
+            return ()
+        b = self._b
+        return (self._a,) if b is None else (self._a, b)
+
+    @_parents.setter
+    def _parents(self, parents: tuple) -> None:
+        self._a = parents[0] if parents else None
+        self._b = parents[1] if len(parents) > 1 else None
 
     # ---- the engine's hooks -------------------------------------------------------------
     def _arrive(self, g: float, create_graph: bool, store: bool) -> float:
@@ -65,50 +81,74 @@ class Value(Node):
         backward_scalar(self)
 
     # ---- arithmetic ---------------------------------------------------------------------
+    # `+` and `*` make nearly every node of a network: their common cases make the node
+    # themselves (as `_make` does, kept flat on purpose).
     def __add__(self, other: Any) -> Value:
         if type(other) is Value:
-            return _make(self.data + other.data, ops.Add, (self, other), None)
+            if STATE.grad_enabled and not STATE.anomaly:
+                v = _new(Value)
+                v.data = self.data + other.data
+                v.grad = 0.0
+                v._op = _Add
+                v._a = self
+                v._b = other
+                v._saved = None
+                v._mark = 0
+                v._scope = STATE.scope
+                return v
+            return _make(self.data + other.data, _Add, self, other, None)
         if type(other) is float or type(other) is int or _is_number(other):
-            return _make(self.data + other, ops.AddConst, (self,), other)
+            return _make(self.data + other, _AddConst, self, None, other)
         return NotImplemented
 
     __radd__ = __add__
 
     def __mul__(self, other: Any) -> Value:
         if type(other) is Value:
-            return _make(self.data * other.data, ops.Mul, (self, other), None)
+            if STATE.grad_enabled and not STATE.anomaly:
+                v = _new(Value)
+                v.data = self.data * other.data
+                v.grad = 0.0
+                v._op = _Mul
+                v._a = self
+                v._b = other
+                v._saved = None
+                v._mark = 0
+                v._scope = STATE.scope
+                return v
+            return _make(self.data * other.data, _Mul, self, other, None)
         if type(other) is float or type(other) is int or _is_number(other):
-            return _make(self.data * other, ops.MulConst, (self,), other)
+            return _make(self.data * other, _MulConst, self, None, other)
         return NotImplemented
 
     __rmul__ = __mul__
 
     def __sub__(self, other: Any) -> Value:
         if type(other) is Value:
-            return _make(self.data - other.data, ops.Sub, (self, other), None)
+            return _make(self.data - other.data, ops.Sub, self, other, None)
         if _is_number(other):
-            return _make(self.data - other, ops.AddConst, (self,), -other)
+            return _make(self.data - other, ops.AddConst, self, None, -other)
         return NotImplemented
 
     def __rsub__(self, other: Any) -> Value:
         if _is_number(other):
-            return _make(other - self.data, ops.RSubConst, (self,), other)
+            return _make(other - self.data, ops.RSubConst, self, None, other)
         return NotImplemented
 
     def __truediv__(self, other: Any) -> Value:
         if type(other) is Value:
             if other.data == 0.0:
                 raise ZeroDivisionError("div: division of a Value by a Value equal to 0")
-            return _make(self.data / other.data, ops.Div, (self, other), None)
+            return _make(self.data / other.data, ops.Div, self, other, None)
         if _is_number(other):
-            return _make(self.data / other, ops.MulConst, (self,), 1.0 / other)
+            return _make(self.data / other, ops.MulConst, self, None, 1.0 / other)
         return NotImplemented
 
     def __rtruediv__(self, other: Any) -> Value:
         if _is_number(other):
             if self.data == 0.0:
                 raise ZeroDivisionError("div: division of a number by a Value equal to 0")
-            return _make(other / self.data, ops.RDivConst, (self,), other)
+            return _make(other / self.data, ops.RDivConst, self, None, other)
         return NotImplemented
 
     def __pow__(self, exponent: Any) -> Value:
@@ -117,14 +157,14 @@ class Value(Node):
                             "number (use (b * a.log()).exp() for a variable exponent)")
         if not _is_number(exponent):
             raise TypeError(f"pow: exponent must be a number, got {type(exponent).__name__}")
-        return _make(_scalar_pow(self.data, exponent), ops.PowConst, (self,), exponent)
+        return _make(_scalar_pow(self.data, exponent), ops.PowConst, self, None, exponent)
 
     def __rpow__(self, base: Any) -> Value:
         raise TypeError(f"pow: {type(base).__name__} ** Value is not supported; the exponent "
                         f"must be a number")
 
     def __neg__(self) -> Value:
-        return _make(-self.data, ops.Neg, (self,), None)
+        return _make(-self.data, ops.Neg, self, None, None)
 
     # ---- functions ----------------------------------------------------------------------
     def exp(self) -> Value:
@@ -193,29 +233,32 @@ def _unary(x: Value, op: type[ops.Op]) -> Value:
         data = op.scalar(x.data)
     except OverflowError:
         data = float("inf")
-    return _make(data, op, (x,), None)
+    return _make(data, op, x, None, None)
 
 
 _new = object.__new__
+_Add, _Mul, _AddConst, _MulConst = ops.Add, ops.Mul, ops.AddConst, ops.MulConst
 
 
-def _make(data: float, op: Any, parents: tuple, saved: Any) -> Value:
-    """A new Value node (the hot path of scalar graphs: kept flat on purpose)."""
+def _make(data: float, op: Any, a: Value, b: Value | None, saved: Any) -> Value:
+    """A new Value node: `op` applied to `a` (and `b`, for a two-input op), `saved` its
+    parameter (e.g. the number in `x * 2.0`)."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v._mark = 0
-    # `_g`, `_extra` and `_label` stay unset until needed (toposort sets `_g`).
+    # `_g`, `_extra` and `_label` stay unset until needed (the sort sets `_g`).
     if STATE.grad_enabled and not STATE.anomaly:
         v._op = op
-        v._parents = parents
+        v._a = a
+        v._b = b
         v._saved = saved
         v._scope = STATE.scope
     elif STATE.grad_enabled:
-        record(v, op, parents, Value._needs, saved)
+        record(v, op, (a,) if b is None else (a, b), Value._needs, saved)
     else:
         v._op = None
-        v._parents = ()
+        v._a = v._b = None
         v._saved = None
         v._scope = STATE.scope
     return v

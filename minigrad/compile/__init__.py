@@ -33,7 +33,8 @@ import numpy as np
 from .. import ops
 from .._tensor import Tensor, _new_version, _wrap
 from ..engine import STATE, bump, is_grad_enabled
-from .codegen import Names, source_of
+from . import buffers
+from .codegen import Names, fusable, source_of, writes_into
 from .passes import optimize
 from .trace import CompileError, Stmt, Tracer, Var
 
@@ -163,6 +164,9 @@ class Program:
         self.written = [v for v in self.state if v.writes]
         names = Names()
         names.taken.add(title)
+        names.buffers, self.buffers = buffers.plan(stmts, outputs, writes_into, fusable)
+        for b in self.buffers:
+            names.taken.add(b.name)
         for v in [*self.inputs, *self.state]:
             names.var(v)
         self.source = source_of(stmts, [*self.inputs, *self.state], outputs, names, title)

@@ -33,6 +33,7 @@ class Names:
         self.imports: set[str] = set()
         self._const_ids: dict[Any, str] = {}
         self._keep: list[Any] = []          # the constants named (their ids stay theirs)
+        self.buffers: dict[int, Any] = {}   # var id -> the Buffer its statement writes into
 
     def fresh(self, stem: str) -> str:
         stem = re.sub(r"\W+", "_", stem).strip("_") or "t"
@@ -115,11 +116,13 @@ def _definition(value: Any) -> str:
 
 
 class _Ctx:
-    """What an op's `emit` may ask: `c(value)` for a parameter's source, `c.shapes`."""
+    """What an op's `emit` may ask: `c(value)` for a parameter's source, the inputs'
+    `c.shapes` and `c.dtypes`."""
 
-    def __init__(self, names: Names, shapes: list[tuple[int, ...]]) -> None:
+    def __init__(self, names: Names, ins: list[Var]) -> None:
         self._names = names
-        self.shapes = shapes
+        self.shapes = [v.shape for v in ins]
+        self.dtypes = [v.dtype for v in ins]
 
     def __call__(self, value: Any) -> str:
         return self._names.const(value)
@@ -144,12 +147,25 @@ def _literal(st: Stmt, k: int) -> str | None:
     return f"({text})" if text.startswith("-") else text
 
 
+def writes_into(st: Stmt) -> bool:
+    """Whether `st`'s op can write its result into a given array."""
+    c = _Ctx(Names(), st.ins)
+    return st.op.emit_into(["a"] * len(st.ins), st.saved, c, "out") is not None
+
+
+def fusable(st: Stmt) -> bool:
+    """Whether `st` may write over one of its (same-shaped) inputs."""
+    return passes.elementwise(st) or st.op is ops.Relu
+
+
 def line_of(st: Stmt, names: Names) -> str:
     """The source line(s) of one statement."""
     args = [_literal(st, k) or names.var(v) for k, v in enumerate(st.ins)]
-    c = _Ctx(names, [v.shape for v in st.ins])
+    c = _Ctx(names, st.ins)
     if not st.inplace:
-        return f"{names.var(st.out)} = {st.op.emit(args, st.saved, c)}"
+        buf = names.buffers.get(st.out.id)
+        code = st.op.emit_into(args, st.saved, c, buf.name) if buf is not None else None
+        return f"{names.var(st.out)} = {code or st.op.emit(args, st.saved, c)}"
     # in place: exactly `_write`'s choice of how to write into the target
     t = args[0]
     op, saved = st.op, st.saved
@@ -193,4 +209,10 @@ def source_of(stmts: list[Stmt], params: list[Var], outputs: list[Var | None],
     top.append("")
     if names.header:
         top += names.header + [""]
+    planned = list({id(b): b for b in names.buffers.values()}.values())
+    if planned:
+        top.append("# arrays reused at every call (results are written into them with out=)")
+        top += [f"{b.name} = np.empty({b.shape!r}, dtype=np.dtype({b.dtype.str!r}))"
+                for b in sorted(planned, key=lambda b: int(b.name[3:]))]
+        top.append("")
     return "\n".join(top + [""] + body) + "\n"

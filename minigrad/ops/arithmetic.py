@@ -160,6 +160,10 @@ class AddConst(Op):
     def emit(cls, args, saved, c):
         return f"{args[0]} + {c(saved)}"
 
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.add({args[0]}, {c(saved)}, out={out})"
+
     @staticmethod
     def forward(ins, c):
         return ins[0] + c
@@ -187,6 +191,10 @@ class SubConst(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"{args[0]} - {c(saved)}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.subtract({args[0]}, {c(saved)}, out={out})"
 
     @staticmethod
     def forward(ins, c):
@@ -216,6 +224,10 @@ class MulConst(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"{args[0]} * {c(saved)}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.multiply({args[0]}, {c(saved)}, out={out})"
 
     @staticmethod
     def forward(ins, c):
@@ -250,6 +262,10 @@ class RSubConst(Op):
     def emit(cls, args, saved, c):
         return f"{c(saved)} - {args[0]}"
 
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.subtract({c(saved)}, {args[0]}, out={out})"
+
     @staticmethod
     def forward(ins, c):
         return c - ins[0]
@@ -275,6 +291,10 @@ class RDivConst(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"{c(saved)} / {args[0]}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.true_divide({c(saved)}, {args[0]}, out={out})"
 
     @staticmethod
     def forward(ins, c):
@@ -329,6 +349,10 @@ class PowConst(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"{args[0]} ** {c(saved)}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.power({args[0]}, {c(saved)}, out={out})"
 
     @staticmethod
     def forward(ins, p):

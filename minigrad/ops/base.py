@@ -280,6 +280,15 @@ class Op:
         return f"{c(cls)}.forward([{', '.join(args)}], {c(saved)})"
 
     @classmethod
+    def emit_into(cls, args: list[str], saved: Any, c: Any, out: str) -> str | None:
+        """The code computing this op's forward into `out`, an array of the result's shape
+        and dtype (so that a compiled step reuses its arrays); None if the op cannot. By
+        default an op whose forward is its ufunc (`saved` None) calls it with `out=`."""
+        if cls.ufunc is not None and saved is None:
+            return f"np.{cls.ufunc.__name__}({', '.join(args)}, out={out})"
+        return None
+
+    @classmethod
     def reads(cls, needs: tuple) -> tuple[bool, ...]:
         """Which inputs' values backward reads (default: all, if it uses inputs)."""
         return (cls.uses_inputs,) * len(needs)

@@ -117,6 +117,14 @@ class Reciprocal(Op):
     reads_output = True
     ufunc = np.reciprocal
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        return f"np.reciprocal({args[0]})" if c.dtypes[0].kind == "f" else f"1.0 / {args[0]}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.reciprocal({args[0]}, out={out})" if c.dtypes[0].kind == "f" else None
+
     @staticmethod
     def forward(ins, saved):
         a = ins[0]
@@ -185,6 +193,10 @@ class Relu(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"np.maximum({args[0]}, 0)"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.maximum({args[0]}, 0, out={out})"
 
     @staticmethod
     def forward(ins, saved):
@@ -458,6 +470,12 @@ class NoGrad(Op):
     @classmethod
     def emit(cls, args, saved, c):
         return f"{c(saved)}({', '.join(args)})"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        if isinstance(saved, np.ufunc):
+            return f"np.{saved.__name__}({', '.join(args)}, out={out})"
+        return None
 
     @staticmethod
     def forward(ins, fn):

@@ -29,6 +29,10 @@ class MatMul(Op):
     def emit(cls, args, saved, c):
         return f"{args[0]} @ {args[1]}"
 
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        return f"np.matmul({args[0]}, {args[1]}, out={out})"
+
     @staticmethod
     def forward(ins, saved):
         return ins[0] @ ins[1]
@@ -81,6 +85,15 @@ class Linear(Op):
         if len(args) == 2:
             return f"{args[0]} @ {args[1]}.T"
         return f"{args[0]} @ {args[1]}.T + {args[2]}"
+
+    @classmethod
+    def emit_into(cls, args, saved, c, out):
+        product = f"np.matmul({args[0]}, {args[1]}.T, out={out})"
+        if len(args) == 2:
+            return product
+        if len(set(c.dtypes)) != 1:
+            return None
+        return f"np.add({product}, {args[2]}, out={out})"
 
     @staticmethod
     def forward(ins, saved):
