@@ -238,7 +238,9 @@ class Tensor(Node):
                         g.to(self._data.dtype)
                     tracer.set_grad(self, self._grad)
                 else:
+                    tracer.note_grads((self,))
                     self._grad.add_(g)
+                    tracer.set_grad(self, self._grad)
             elif create_graph:
                 self._grad = g if self._grad is None else self._grad + g
             elif self._take(g, g, (g,), False):   # g may be held elsewhere: borrowed
@@ -758,6 +760,9 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
     """Reset the gradients of `params`: to None (default), or to zeros in place (what
     `Module.zero_grad` and `Optimizer.zero_grad` do)."""
     tracer = STATE.tracer
+    params = list(params)
+    if tracer is not None:
+        tracer.note_grads(params)
     for p in params:
         g = p._grad
         if tracer is not None:

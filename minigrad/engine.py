@@ -268,7 +268,9 @@ class Node:
     of gradients arriving during one backward), `_mark` (the sort's visit mark; RELEASED once
     a backward went through without retain_graph), `_scope`, `_extra` (None or a dict of rare
     things: hooks, retain_grad, creation site, earlier versions after in-place ops), `_label`,
-    `_seq` (creation stamp). Scalar nodes leave `_g`, `_extra`, `_label` and `_seq` unset.
+    `_seq` (creation stamp). Scalar nodes leave `_g`, `_extra`, `_label` and `_seq` unset,
+    and keep their parents in two fields of their own, `_a` and `_b` (None for a one-input
+    op), which `backward_scalar` reads; their `_parents` is a tuple made from those.
     """
 
     __slots__ = ("_op", "_parents", "_needs", "_saved", "_g", "_mark", "_scope", "_extra",
@@ -636,9 +638,7 @@ def backward_scalar(root: Node) -> None:
     else:
         order = _scalar_order(root)
     root._g = 1.0
-    Add, Mul, MulConst, AddConst, Relu = _ops.Add, _ops.Mul, _ops.MulConst, _ops.AddConst, \
-        _ops.Relu
-    Tanh, Sub, Neg, Exp, Log = _ops.Tanh, _ops.Sub, _ops.Neg, _ops.Exp, _ops.Log
+    Add, Mul, MulConst, AddConst, Relu, Tanh, Sub, Neg, Exp, Log = _SCALAR_RULES
     for node in reversed(order):
         g = node._g
         if g is None:                      # every share sent to it was None
@@ -685,6 +685,11 @@ def backward_scalar(root: Node) -> None:
             else:
                 total = b._g
                 b._g = gb if total is None else total + gb
+
+
+# The ops whose rules backward_scalar writes out, the most frequent first.
+_SCALAR_RULES = (_ops.Add, _ops.Mul, _ops.MulConst, _ops.AddConst, _ops.Relu, _ops.Tanh, _ops.Sub,
+                 _ops.Neg, _ops.Exp, _ops.Log)
 
 
 def _send_scalar(parent: Node, gp: float) -> None:

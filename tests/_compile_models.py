@@ -119,8 +119,8 @@ def make_bn_mlp(dtype: Any = np.float64, steps: int = 5) -> Case:
     """tests/test_train_parity.py and tests/test_batchnorm.py: Linear -> BatchNorm1d -> ReLU
     twice (the second batch norm with momentum=None, a cumulative average), then Linear;
     cross_entropy; SGD with momentum and weight decay."""
-    model = nn.Sequential(nn.Linear(5, 8, generator=100, dtype=dtype), nn.BatchNorm1d(8, dtype=dtype),
-                          nn.ReLU(),
+    model = nn.Sequential(nn.Linear(5, 8, generator=100, dtype=dtype),
+                          nn.BatchNorm1d(8, dtype=dtype), nn.ReLU(),
                           nn.Linear(8, 6, generator=101, dtype=dtype),
                           nn.BatchNorm1d(6, momentum=None, dtype=dtype), nn.ReLU(),
                           nn.Linear(6, 3, generator=102, dtype=dtype))
@@ -238,8 +238,9 @@ def make_makemore(optimizer: str, scheduler: str, steps: int = 6, clip: bool = T
 
 def make_demo_mlp(activation: str = "sigmoid", batchnorm: bool = True, dropout: float = 0.0,
                   norm: Any = None, momentum: float = 0.9, steps: int = 5) -> Case:
-    """demos/common.py's make_mlp trained as its train_classifier trains it (cross_entropy
-    on a numpy label array, zero_grad after the forward pass, SGD)."""
+    """demos/common.py's make_mlp trained as its train_classifier trains it (cross_entropy,
+    zero_grad after the forward pass, SGD). The demo passes the labels as a numpy array;
+    here they are a tensor (numpy arguments have tests of their own)."""
     from demos.common import make_mlp
 
     sizes = [6, 7, 7, 3]
@@ -248,7 +249,7 @@ def make_demo_mlp(activation: str = "sigmoid", batchnorm: bool = True, dropout: 
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
     model.train()
 
-    def train_step(x: Tensor, y: np.ndarray) -> Tensor:
+    def train_step(x: Tensor, y: Tensor) -> Tensor:
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -257,9 +258,7 @@ def make_demo_mlp(activation: str = "sigmoid", batchnorm: bool = True, dropout: 
 
     tensors = dict(model.named_parameters())
     tensors.update(model.named_buffers())
-    case = Case(tensors, opt, train_step, _classification(8, 6, 3, steps, 11), module=model)
-    case.inputs = lambda k: (minigrad.tensor(case.batches[k][0]), case.batches[k][1])
-    return case
+    return Case(tensors, opt, train_step, _classification(8, 6, 3, steps, 11), module=model)
 
 
 def make_detached_bn(mode: str, steps: int = 5) -> Case:

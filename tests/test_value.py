@@ -320,3 +320,84 @@ def test_backward_of_a_leaf_and_of_one_op_over_leaves():
     assert (c.grad, a.grad, b.grad) == (1.0, 2.0, 1.5)
     c.backward()                       # leaves accumulate, the root shows the latest pass
     assert (c.grad, a.grad, b.grad) == (1.0, 4.0, 3.0)
+
+
+def _every_op_graph(seed):
+    """A random graph using every Value op (each applied where it is defined), with nodes that
+    feed several consumers and relus that are off (their shares are signed zeros)."""
+    import random
+
+    rng = random.Random(seed)
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate((0.7, -1.3, 1.9, -0.4))]
+    nodes = list(leaves)
+    ops = [
+        lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b,
+        lambda a, b: a / (b * b + 1.0), lambda a, b: -a, lambda a, b: (a * 0.3).exp(),
+        lambda a, b: (a * a + 1.0).log(), lambda a, b: (a * a + 0.5).sqrt(),
+        lambda a, b: a.tanh(), lambda a, b: a.sigmoid(), lambda a, b: a.relu(),
+        lambda a, b: (-a).relu(), lambda a, b: a**2, lambda a, b: a**3, lambda a, b: a**0,
+        lambda a, b: (a * a + 1.0) ** 0.5, lambda a, b: (a * a + 1.0) ** -1.5,
+        lambda a, b: 2.0 - a, lambda a, b: 3.0 / (a * a + 1.0), lambda a, b: 1.5 + a,
+        lambda a, b: a - 0.25, lambda a, b: -2.0 * a, lambda a, b: a / 4.0,
+    ]
+    for _ in range(60):
+        a, b = rng.choice(nodes), rng.choice(nodes[-5:])
+        nodes.append(rng.choice(ops)(a, b))
+    root = nodes[-1] * nodes[-2] + nodes[-3] - nodes[-4]
+    return leaves, nodes, root
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_value_backward_equals_the_general_loop_bit_for_bit_for_every_op(seed):
+    """backward_scalar writes the rules of the common ops out; on a graph of every op they must
+    agree with the ops' own rules run by the general loop, bit for bit (signed zeros too)."""
+    from minigrad.engine import run_backward
+
+    _, nodes, root = _every_op_graph(seed)
+    root.backward()
+    fast = [n.grad.hex() for n in nodes + [root]]
+    for n in nodes + [root]:
+        n.grad = 0.0
+    run_backward(root, 1.0, retain_graph=True)
+    general = [n.grad.hex() for n in nodes + [root]]
+    assert fast == general
+    assert any(float.fromhex(g) != 0.0 for g in fast[:4])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_value_backward_walks_the_graph_in_the_engine_order(seed):
+    """backward_scalar's own sort gives exactly the order of the engine's `toposort`."""
+    from minigrad.engine import _scalar_order, toposort
+
+    _, _, root = _every_op_graph(seed)
+    assert _scalar_order(root) == toposort(root, leaves=False)
+    a = Value(0.5)
+    chain = a
+    for _ in range(3000):               # deeper than the recursion limit
+        chain = (chain * a).tanh() + chain
+    assert _scalar_order(chain) == toposort(chain, leaves=False)
+
+
+def test_parents_of_values_made_in_each_mode():
+    a, b = Value(2.0), Value(3.0)
+    assert (a * b).parents == (a, b) and (a * 2.0).parents == (a,) and a.tanh().parents == (a,)
+    assert a.parents == () and (a * b).parents[1] is b
+    with minigrad.no_grad():
+        c = a * b + 1.0
+    assert c.parents == () and c.op == "" and c.data == 7.0
+    (c * a).backward()                  # c is a leaf of this graph
+    assert (c.grad, a.grad, b.grad) == (2.0, 7.0, 0.0)
+
+
+def test_graph_made_under_detect_anomaly_gives_the_same_gradients():
+    def f(x, y):
+        return ((x * y + 1.0).tanh() - y / x) * x + (x * x).relu()
+
+    plain = [Value(0.8), Value(-1.1)]
+    f(*plain).backward()
+    with minigrad.detect_anomaly():
+        checked = [Value(0.8), Value(-1.1)]
+        out = f(*checked)
+    assert [p.label for p in out.parents] == ["", ""] and len(out.parents) == 2
+    out.backward()                      # outside the block: the fast path, on the same graph
+    assert [v.grad for v in checked] == [v.grad for v in plain]

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._tensor import Tensor, _seed, _wrap, constant_leaf
 from ..engine import (
+    STATE,
     detect_anomaly,
     enable_grad,
     inference_mode,
@@ -133,8 +134,8 @@ def _grad_once(outputs: tuple, inputs: tuple, seeds: tuple, retain: bool,
             g: Any = seed                   # keep its graph: grad(g, seed) may follow
         else:
             g = _seed(out, seed, "grad")
-            if create_graph:
-                g = _wrap(g)
+            if create_graph or STATE.tracer is not None:
+                g = constant_leaf(g)
         last = k == len(outputs) - 1
         got = run_backward(out, g, retain or not last, create_graph, inputs)
         for key, value in got.items():

@@ -63,7 +63,7 @@ class Compiled:
         if STATE.tracer is not None:          # inside another trace: just run it
             return self.fn(*args, **kwargs)
         key = _signature(args, kwargs)
-        for prog in self.programs.get(key, ()):
+        for prog in reversed(self.programs.get(key, ())):     # the latest first
             if prog.holds():
                 return prog.run(args, kwargs)
         prog, result = self._trace(args, kwargs)
@@ -144,7 +144,10 @@ class Program:
                 outputs.append(v)
             else:
                 self.returned.append(("value", item))
-        self.grads = list(tracer.grads.values())
+        # gradients the program sets (a gradient accumulated into the leaf's existing .grad
+        # in place stays that tensor: nothing to set)
+        self.grads = [(leaf, v) for leaf, v in tracer.grads.values()
+                      if v is None or v.grad_of is not leaf]
         n_returned = len(outputs)
         outputs += [v for _, v in self.grads]
 
@@ -152,7 +155,7 @@ class Program:
             v.kind, v.array, v.name = "const", value, "const"
 
         stmts, outputs = optimize(tracer.stmts, outputs, new_const,
-                                  lambda arr: tracer._new("const", arr, None, "const"))
+                                  lambda kind, arr, name: tracer._new(kind, arr, None, name))
         stmts = stmts + _own_outputs(tracer, stmts, outputs)
         self.stmts = stmts
         for (leaf, _), v in zip(self.grads, outputs[n_returned:]):
@@ -170,33 +173,34 @@ class Program:
         for v in [*self.inputs, *self.state]:
             names.var(v)
         self.source = source_of(stmts, [*self.inputs, *self.state], outputs, names, title)
-        self.parameters = [(names.var(v), v.owner) for v in [*self.inputs, *self.state]]
+        self.parameters = [(names.var(v), v.read()) for v in [*self.inputs, *self.state]]
         self.results = ["None" if v is None else names.var(v) for v in outputs]
         namespace: dict[str, Any] = {}
         code = builtins.compile(self.source, f"<minigrad.compile {title}>", "exec")
         exec(code, namespace)  # noqa: S102  (our own generated source)
         self.function = namespace[title]
-        self.state_shapes = [(v.owner, v.shape, v.dtype) for v in self.state]
+        self.state_shapes = [(v.read, v.shape, v.dtype) for v in self.state]
 
     def holds(self) -> bool:
         """Whether this program still describes the function (its guards hold and every
         tensor it reads has the shape and dtype it had)."""
-        for owner, shape, dtype in self.state_shapes:
-            arr = owner._data
-            if arr.shape != shape or arr.dtype != dtype:
+        for read, shape, dtype in self.state_shapes:
+            t = read()
+            if t is None or t._data.shape != shape or t._data.dtype != dtype:
                 return False
         return all(g.holds() for g in self.guards)
 
     def run(self, args: tuple, kwargs: dict) -> Any:
         arrays = [t._data for t in _tensors_in(args, kwargs)]
-        arrays += [v.owner._data for v in self.state]
+        arrays += [v.read()._data for v in self.state]
         outs = self.function(*arrays)
         n_returned = sum(1 for kind, _ in self.returned if kind == "var")
         for (leaf, v), arr in zip(self.grads, outs[n_returned:]):
             leaf._grad = None if v is None else _wrap(arr)
         for v in self.written:                 # the in-place changes, as eager would count
-            ver = v.owner._ver
-            bump(ver if ver is not None else _new_version(v.owner))
+            t = v.read()
+            ver = t._ver
+            bump(ver if ver is not None else _new_version(t))
         flat = [_wrap(outs[k]) if kind == "var" else k for kind, k in self.returned]
         return _unflatten(self.spec, flat)
 

@@ -2,13 +2,13 @@
 once, with `out=`, so that a step allocates (almost) nothing after its first call.
 
 A statement gets a buffer when its op can write into one (`Op.emit_into`), its result has
-at least `MIN_SIZE` elements, and the result never leaves the program (results and
-gradients are arrays of their own, as in eager mode). Two results share a buffer when their
-lifetimes do not overlap. A result's lifetime runs from its statement to the last statement
-that reads it, or reads anything that may share its memory (a view of it, or the result of
-an op that may return its input). An elementwise statement may write into the buffer of an
-input of the same shape that dies there (numpy computes elementwise ops in place exactly):
-that is the fusing of an elementwise chain into in-place calls.
+at least `MIN_SIZE` elements (smaller ones cost little to allocate), and the result never
+leaves the program (results and gradients are arrays of their own, as in eager mode). Two
+results share a buffer when their lifetimes do not overlap. A result lives from its
+statement to the last statement that reads it or anything that may share its memory (a
+view of it, or the result of an op that may return its input). An elementwise statement may
+write into the buffer of a same-shaped input that dies there (numpy computes elementwise
+ops in place exactly): an elementwise chain then runs in place, in one buffer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from .trace import Stmt, Var
 
-MIN_SIZE = 1024
+MIN_SIZE = 4096
 
 
 class Buffer:

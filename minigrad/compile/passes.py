@@ -125,6 +125,11 @@ def simplify(stmts: list[Stmt], outputs: list[Var | None]) -> tuple[list[Stmt], 
                 continue
             if not st.inplace and _rewrite(st, uses):
                 changed = True
+            if not st.inplace:
+                scaled = _scale_small_side(st, uses)
+                if scaled is not None:
+                    kept.append(scaled)
+                    changed = True
             kept.append(st)
         stmts = kept
     return stmts, replaced
@@ -168,26 +173,58 @@ def _rewrite(st: Stmt, uses: _Uses) -> bool:
                 changed = True
     if st.op is ops.Add and st.saved is None and len(st.ins) == 2 and st.ins[0] is st.ins[1] \
             and st.out.dtype.kind == "f":
-        st.op, st.saved, st.ins = ops.Mul, None, [st.ins[0], _TWO.get(st.out.dtype)]
+        st.op, st.saved, st.ins = ops.Mul, None, [st.ins[0], _NEW.two(st.out.dtype)]
         changed = True
     return changed
 
 
-class _Twos:
-    """The constant 2 of each dtype (a 0-d const Var, made by the Program's tracer)."""
+def _scale_small_side(st: Stmt, uses: _Uses) -> Stmt | None:
+    """`p * (r * k)`, with k a power of two and p smaller than r (a row against a batch),
+    becomes `(p * k) * r`: the scaling moves to the small array, one full-size pass fewer.
+    Scaling by a power of two is exact, so both give the same bits. Returns the new
+    statement `p * k` (to go before `st`, which now reads it)."""
+    if st.op is not ops.Mul or st.saved is not None or len(st.ins) != 2:
+        return None
+    for j in (0, 1):
+        p, q = st.ins[1 - j], st.ins[j]
+        inner = _DEFINED_BY.get(q.id)
+        if inner is None or inner.op is not ops.Mul or inner.saved is not None \
+                or not uses.private(q) or uses.n_readers(q) != 1 \
+                or int(np.prod(p.shape)) >= int(np.prod(q.shape)):
+            continue
+        for i in (0, 1):
+            r, k = inner.ins[i], inner.ins[1 - i]
+            if k.kind == "const" and k.array.ndim == 0 and _power_of_two(k.array) \
+                    and k.dtype == p.dtype == r.dtype == st.out.dtype and r.shape == q.shape:
+                small = _NEW.var("temp", np.empty(np.broadcast_shapes(p.shape, k.shape),
+                                                  p.dtype), p.name + "_scaled")
+                new = Stmt(ops.Mul, None, [p, k], small, False, st.section)
+                st.ins = [small, r]
+                return new
+    return None
+
+
+def _power_of_two(a: np.ndarray) -> bool:
+    x = abs(float(a))
+    return x >= 1.0 and np.frexp(x)[0] == 0.5
+
+
+class _NewVars:
+    """New vars for the rewrites (made by the Program's tracer: ids stay unique), and the
+    constant 2 of each dtype."""
 
     def __init__(self) -> None:
-        self.make: Any = None
-        self._made: dict[np.dtype, Var] = {}
+        self.var: Any = None                  # var(kind, array, name) -> Var
+        self._twos: dict[np.dtype, Var] = {}
 
-    def get(self, dtype: np.dtype) -> Var:
-        v = self._made.get(dtype)
+    def two(self, dtype: np.dtype) -> Var:
+        v = self._twos.get(dtype)
         if v is None:
-            v = self._made[dtype] = self.make(np.array(2, dtype=dtype))
+            v = self._twos[dtype] = self.var("const", np.array(2, dtype=dtype), "const")
         return v
 
 
-_TWO = _Twos()
+_NEW = _NewVars()
 
 _DEFINED_BY: dict[int, Stmt] = {}
 
@@ -293,10 +330,11 @@ def live(stmts: list[Stmt], outputs: list[Var | None]) -> list[Stmt]:
 
 
 def optimize(stmts: list[Stmt], outputs: list[Var | None], new_const: Any,
-             make_const: Any) -> tuple[list[Stmt], list[Var | None]]:
-    """All passes, in order; returns the statements and the outputs (renamed)."""
-    _TWO.make = make_const
-    _TWO._made.clear()
+             new_var: Any) -> tuple[list[Stmt], list[Var | None]]:
+    """All passes, in order; returns the statements and the outputs (renamed).
+    `new_const(var, value)` turns a var into a constant; `new_var(kind, array, name)`."""
+    _NEW.var = new_var
+    _NEW._twos.clear()
     stmts = fold_constants(stmts, new_const)
     renames: dict[int, Var] = {}
     for _ in range(3):

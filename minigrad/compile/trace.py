@@ -30,7 +30,8 @@ class CompileError(RuntimeError):
 class Var:
     """One array of the program."""
 
-    __slots__ = ("id", "kind", "name", "shape", "dtype", "array", "owner", "writes", "section")
+    __slots__ = ("id", "kind", "name", "shape", "dtype", "array", "owner", "read", "grad_of",
+                 "writes", "section")
 
     def __init__(self, vid: int, kind: str, array: np.ndarray, owner: Any, name: str,
                  section: str) -> None:
@@ -38,6 +39,8 @@ class Var:
         self.kind = kind                  # "input", "state", "const" or "temp"
         self.array = array                # its value at trace time (kept alive while tracing)
         self.owner = owner                # the Tensor an input/state array is read from
+        self.read = lambda: owner         # ... at each call (a gradient: the leaf's .grad)
+        self.grad_of: Any = None          # the leaf whose .grad this state var is
         self.name = name
         self.shape = array.shape
         self.dtype = array.dtype
@@ -93,6 +96,7 @@ class Tracer:
         self.constants: set[int] = set()         # ids of arrays made as constants in the call
         self.unrecorded: dict[int, np.ndarray] = {}  # arrays made in the call outside any op
         self.owners: dict[int, Any] = {}         # id(tensor) -> the tensor it aliases
+        self.grad_leaves: dict[int, Any] = {}    # id(a .grad tensor) -> its leaf
         self.section = "forward"
         self.prefix = ""                         # the name stem of what is being computed
         self._guard_keys: set = set()
@@ -102,6 +106,7 @@ class Tracer:
         for k, t in enumerate(inputs):
             name = t.label or (names[k] if names else f"arg{k}")
             self.inputs.append(self._new("input", t._data, t, name))
+        self.note_grads(inputs)
 
     # ---- vars ---------------------------------------------------------------------------
     def _new(self, kind: str, array: np.ndarray, owner: Any, name: str) -> Var:
@@ -128,7 +133,22 @@ class Tracer:
         owner = self.owners.get(id(t), t)
         if owner._data is not arr:               # an alias whose owner moved on: a constant
             return self._new("const", arr, None, "const")
-        return self._new("state", arr, owner, self.name_of(owner))
+        v = self._new("state", arr, owner, self.name_of(owner))
+        leaf = self.grad_leaves.get(id(owner))
+        if leaf is not None and leaf._grad is owner:      # read as "leaf.grad" at each call
+            v.grad_of = leaf
+            v.read = lambda: leaf._grad
+            v.name = "d_" + self.name_of(leaf)
+            self.guard(lambda: leaf._grad is not None, "whether a gradient exists",
+                       key=(id(leaf), "grad"))
+        return v
+
+    def note_grads(self, leaves: Any) -> None:
+        """These tensors' `.grad` tensors, if they have one, are gradients (a program reads
+        them through the leaf at each call: `.grad` may be a new tensor by then)."""
+        for leaf in leaves:
+            if leaf._grad is not None:
+                self.grad_leaves[id(leaf._grad)] = leaf
 
     def constant(self, arr: np.ndarray) -> None:
         """`arr` was made inside the call from Python values (it is baked in)."""
@@ -164,6 +184,7 @@ class Tracer:
             return
         self._named_modules.add(id(module))
         kinds = {prefix: type(m).__name__ for prefix, m in module.named_modules()}
+        self.note_grads(module.parameters())
         for qualified, t in [*module.named_parameters(), *module.named_buffers()]:
             parts = qualified.split(".")
             stems = [_stem(kinds.get(".".join(parts[:k + 1]), ""), part)

@@ -517,7 +517,10 @@ def round_(self: Tensor, decimals: int = 0) -> Tensor:
 
 @export(function=False)
 def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    """self += alpha * other, in place (one op: PyTorch's add with alpha)"""
+    """self += alpha * other, in place (one op: PyTorch's add with alpha; a 0-d tensor alpha,
+    as optimizers keep their step counts, multiplies `other` first: no value read in Python)"""
+    if isinstance(alpha, Tensor):
+        return inplace(self, ops.Add, other * alpha)
     if alpha == 1:
         return inplace(self, ops.Add, other)
     return inplace(self, ops.Add, other, float(alpha))
@@ -526,6 +529,8 @@ def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
 @export(function=False)
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     """self -= alpha * other, in place"""
+    if isinstance(alpha, Tensor):
+        return inplace(self, ops.Sub, other * alpha)
     if alpha == 1:
         return inplace(self, ops.Sub, other)
     return inplace(self, ops.Add, other, -float(alpha))

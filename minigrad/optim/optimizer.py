@@ -127,6 +127,7 @@ class Optimizer:
             STATE.tracer.guard(self._structure, f"{type(self).__name__}'s options and state",
                                key=(id(self), "structure"))
             STATE.tracer.section = "update"
+            STATE.tracer.note_grads(p for g in self.param_groups for p in g["params"])
             for p, entry in self.state.items():     # names for the program: "fc0_weight_exp_avg"
                 for key, value in entry.items():
                     if isinstance(value, Tensor):
