@@ -70,9 +70,8 @@ class GhostBatchNorm1d(nn.Module):
 
     def forward(self, x: mg.Tensor) -> mg.Tensor:
         if not self.training:
-            scale = 1.0 / np.sqrt(np.asarray(self.running_var) + EPS)
-            return ((x - mg.Tensor(np.asarray(self.running_mean))) * mg.Tensor(scale)
-                    * self.weight + self.bias)
+            scale = 1.0 / (self.running_var + EPS).sqrt()
+            return (x - self.running_mean) * scale * self.weight + self.bias
         n, d = x.shape
         b = self.ghost
         if n % b:
@@ -83,10 +82,9 @@ class GhostBatchNorm1d(nn.Module):
         var = (dev ** 2).mean(1, keepdims=True)          # biased, as batch norm normalises
         xhat = (dev / (var + EPS).sqrt()).reshape(n, d)
         m = self.momentum
-        self.running_mean[...] = ((1 - m) * np.asarray(self.running_mean)
-                                  + m * np.asarray(mu)[:, 0].mean(0))
-        self.running_var[...] = ((1 - m) * np.asarray(self.running_var)
-                                 + m * (np.asarray(var)[:, 0] * b / (b - 1)).mean(0))
+        with mg.no_grad():                     # in place, as nn.BatchNorm1d's buffers
+            self.running_mean.mul_(1 - m).add_(mu[:, 0].mean(0) * m)
+            self.running_var.mul_(1 - m).add_((var[:, 0] * (b / (b - 1))).mean(0) * m)
         return xhat * self.weight + self.bias
 
 

@@ -49,7 +49,7 @@ _bind.attach(Tensor, globals())
 
 from . import autograd, data, nn, optim, viz  # noqa: E402
 from .autograd import GradcheckError, grad, gradcheck, gradgradcheck  # noqa: E402
-from .compile import CompileError, compile  # noqa: E402
+from .compiler import CompileError, compile  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .viz import backprop_steps, draw, save_backprop_html, step_through  # noqa: E402
 

@@ -544,7 +544,7 @@ def run_backward(
             extra = None if node._scalar else node._extra
             if tensors:
                 if tracer is not None:
-                    tracer.backward_of(node)
+                    tracer.backward_of(node, g)
                 ins = extra["saved_ins"] if extra and "saved_ins" in extra else parents
                 grads = op.backward(g, node, ins, node._saved, needs)
             else:

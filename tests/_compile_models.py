@@ -115,17 +115,21 @@ def _module_case(model: Any, opt: Any, loss_fn: Callable, batches: list,
 # ---- the test suite's networks ------------------------------------------------------------
 
 
-def make_bn_mlp(dtype: Any = np.float64, steps: int = 5) -> Case:
+def make_bn_mlp(dtype: Any = np.float64, steps: int = 5, batch: int = 16,
+                width: int = 8) -> Case:
     """tests/test_train_parity.py and tests/test_batchnorm.py: Linear -> BatchNorm1d -> ReLU
     twice (the second batch norm with momentum=None, a cumulative average), then Linear;
-    cross_entropy; SGD with momentum and weight decay."""
-    model = nn.Sequential(nn.Linear(5, 8, generator=100, dtype=dtype),
-                          nn.BatchNorm1d(8, dtype=dtype), nn.ReLU(),
-                          nn.Linear(8, 6, generator=101, dtype=dtype),
-                          nn.BatchNorm1d(6, momentum=None, dtype=dtype), nn.ReLU(),
-                          nn.Linear(6, 3, generator=102, dtype=dtype))
+    cross_entropy; SGD with momentum and weight decay. (batch * width >= 1024: arrays large
+    enough for the compiled program to plan buffers for them.)"""
+    w2 = width - 2
+    model = nn.Sequential(nn.Linear(5, width, generator=100, dtype=dtype),
+                          nn.BatchNorm1d(width, dtype=dtype), nn.ReLU(),
+                          nn.Linear(width, w2, generator=101, dtype=dtype),
+                          nn.BatchNorm1d(w2, momentum=None, dtype=dtype), nn.ReLU(),
+                          nn.Linear(w2, 3, generator=102, dtype=dtype))
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
-    return _module_case(model, opt, F.cross_entropy, _classification(16, 5, 3, steps, 7, dtype))
+    return _module_case(model, opt, F.cross_entropy,
+                        _classification(batch, 5, 3, steps, 7, dtype))
 
 
 class Block(nn.Module):
@@ -173,13 +177,13 @@ def make_layernorm(dtype: Any = np.float64, steps: int = 5, amsgrad: bool = Fals
     return _module_case(model, opt, F.mse_loss, _regression(10, 4, 2, steps, 4, dtype))
 
 
-def make_dropout(training: bool, steps: int = 5) -> Case:
+def make_dropout(training: bool, steps: int = 5, momentum: float = 0.0) -> Case:
     """tests/test_modules.py's Sequential(Linear, BatchNorm1d, ReLU, Dropout, Linear), in
-    train or eval mode; cross_entropy; plain SGD."""
+    train or eval mode; cross_entropy; SGD (plain by default)."""
     model = nn.Sequential(nn.Linear(5, 8, generator=20), nn.BatchNorm1d(8), nn.ReLU(),
                           nn.Dropout(0.3, generator=21), nn.Linear(8, 3, generator=22))
     model.train(training)
-    opt = optim.SGD(model.parameters(), lr=0.1)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
     return _module_case(model, opt, F.cross_entropy, _classification(12, 5, 3, steps, 8))
 
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import importlib.util
+import inspect
 import re
 import subprocess
 import sys
@@ -188,7 +190,7 @@ def test_results_and_gradients_of_one_call_are_not_overwritten_by_the_next():
     """Planned buffers stay inside the program: the loss returned by one call and the .grad
     tensors it set keep their values after the next call (as in eager mode, where every step
     makes new arrays)."""
-    case = M.make_bn_mlp()
+    case = M.make_bn_mlp(batch=64, width=34)
     step = minigrad.compile(case.train_step)
     for k in range(3):
         step(*case.inputs(k))
@@ -349,10 +351,58 @@ def test_grad_mode_is_part_of_the_signature():
     assert step.traces == 2
 
 
+def test_a_python_argument_that_picks_a_branch_retraces_instead_of_freezing_it():
+    """Control flow on a Python argument (a flag, a keyword number) is part of the signature:
+    each value gets its own trace, and going back to a value replays its program."""
+    def f(x, double, *, shift=0.0):
+        return (x * 2 if double else x * 3) + shift
+    step = minigrad.compile(f)
+    x = minigrad.ones(2)
+    assert npy(step(x, True)).tolist() == [2.0, 2.0]
+    assert npy(step(x, False)).tolist() == [3.0, 3.0]
+    assert npy(step(x, False, shift=1.0)).tolist() == [4.0, 4.0]
+    assert npy(step(x, True)).tolist() == [2.0, 2.0]
+    assert step.traces == 3
+
+
+def test_any_optimizer_option_and_a_submodule_mode_are_part_of_the_program():
+    """Changing momentum or weight_decay, or switching one submodule (the dropout layer) to
+    eval mode, makes a new trace; every call agrees with eager mode."""
+    eager, comp = (M.make_dropout(training=True, steps=8, momentum=0.9) for _ in range(2))
+    step = minigrad.compile(comp.train_step)
+    changes = {2: lambda c: c.opt.param_groups[0].update(momentum=0.5),
+               4: lambda c: c.opt.param_groups[0].update(weight_decay=0.01),
+               6: lambda c: c.module[3].eval()}
+    seen = []
+    for k in range(8):
+        if k in changes:
+            changes[k](eager)
+            changes[k](comp)
+        want = eager.train_step(*eager.inputs(k))
+        got = step(*comp.inputs(k))
+        np.testing.assert_allclose(npy(got), npy(want), **F64, err_msg=f"step {k}")
+        M.assert_same_state(comp.state(), eager.state(), when=f"after step {k}", **F64)
+        seen.append(step.traces)
+    assert seen[2] == seen[1] + 1 and seen[4] == seen[3] + 1 and seen[6] == seen[5] + 1, seen
+    assert seen[3] == seen[2] and seen[5] == seen[4] and seen[7] == seen[6], seen
+
+
+def test_tensor_ops_instead_of_a_python_branch_follow_the_data():
+    """The replacement the CompileError suggests: minigrad.where computes both sides and picks
+    per element at every call, so inputs of other signs take the other branch."""
+    def leaky(x):
+        return minigrad.where(x > 0, x, 0.1 * x).sum()
+    step = minigrad.compile(leaky)
+    for values in ([1.0, 2.0], [-1.0, -2.0], [3.0, -4.0]):
+        x = Tensor(np.array(values))
+        np.testing.assert_allclose(npy(step(x)), npy(leaky(x)), **F64, err_msg=str(values))
+    assert step.traces == 1
+
+
 def test_python_control_flow_is_frozen_at_trace_time_and_documented():
     """As in jax.jit / torch.jit.trace: a branch on a Python value (not an argument) takes the
     branch it took when traced, and the docstring says so."""
-    doc = (minigrad.compile.__doc__ or "") + (sys.modules["minigrad.compile"].__doc__ or "")
+    doc = (minigrad.compile.__doc__ or "") + (inspect.getmodule(minigrad.compile).__doc__ or "")
     assert "frozen" in doc and "control flow" in doc
     flag = {"double": False}
 
@@ -683,7 +733,8 @@ def _standalone(step, args, name):
     by the run) and the run's results."""
     traces = step.traces
     state = step.program.parameters[len(args):]
-    before = [npy(a) for a in args] + [npy(t) for _, t in state]
+    before = [npy(a) for a in args] + [npy(t) if isinstance(t, Tensor) else copy.deepcopy(t)
+                                       for _, t in state]
     out = step(*args)
     assert step.traces == traces, "the checked call replays the program (no new trace)"
     ns = {}
@@ -699,15 +750,18 @@ def _compare_with_call(step, args, out, results, arrays):
     names = step.program.results
     assert len(results) == len(names)
     tensors = dict(step.program.parameters)
-    outs = list(out) if isinstance(out, tuple | list) else [out]
-    for r, value in zip(names, results):
-        if r.startswith("d_") and r[2:] in tensors:          # the gradient of a state tensor
+    outs = [t for t in (out if isinstance(out, tuple | list) else [out])
+            if isinstance(t, Tensor)]
+    for k, (r, value) in enumerate(zip(names, results)):
+        if k < len(outs):                                 # the function's returned tensors
+            np.testing.assert_array_equal(value, npy(outs[k]), err_msg=r)
+        elif r != "None":                                 # then the gradients it sets
+            assert r.startswith("d_") and r[2:] in tensors, r
             np.testing.assert_array_equal(value, npy(tensors[r[2:]].grad), err_msg=r)
-        else:
-            np.testing.assert_array_equal(value, npy(outs.pop(0)), err_msg=r)
     state = step.program.parameters[len(args):]
     for (pname, t), arr in zip(state, arrays[len(args):]):
-        np.testing.assert_array_equal(arr, npy(t), err_msg=f"{pname} after the call")
+        if isinstance(t, Tensor):          # (other objects, e.g. a generator, are passed as is)
+            np.testing.assert_array_equal(arr, npy(t), err_msg=f"{pname} after the call")
 
 
 def _warm(case, step, calls=2):
@@ -716,7 +770,7 @@ def _warm(case, step, calls=2):
 
 
 def test_the_source_as_exec_gives_the_same_numbers_for_a_training_step():
-    case = M.make_bn_mlp()
+    case = M.make_bn_mlp(batch=64, width=34)
     step = minigrad.compile(case.train_step)
     _warm(case, step)
     _standalone(step, case.inputs(2), "train_step")
@@ -736,11 +790,29 @@ def test_the_source_as_exec_gives_the_same_numbers_for_a_plain_function():
     _standalone(f, (Tensor(np.linspace(-1, 1, 12).reshape(4, 3)), w), "step")
 
 
+def test_the_source_as_exec_gives_the_same_numbers_for_dropout_in_training():
+    """The dropout network's program draws its masks from the generator it is given."""
+    case = M.make_dropout(training=True)
+    step = minigrad.compile(case.train_step)
+    _warm(case, step)
+    _standalone(step, case.inputs(2), "train_step")
+
+
+def test_the_source_as_exec_gives_the_same_numbers_for_a_function_with_grad_inside():
+    w = Tensor(np.linspace(0.5, 1.5, 6).reshape(3, 2), requires_grad=True)
+
+    def grad_of_w(x):
+        return minigrad.grad(((x @ w).tanh() ** 2).sum(), w)[0]
+    step = minigrad.compile(grad_of_w)
+    step(Tensor(np.zeros((4, 3))))
+    _standalone(step, (Tensor(np.linspace(-1, 1, 12).reshape(4, 3)),), "grad_of_w")
+
+
 def test_the_source_runs_as_a_standalone_script(tmp_path):
     """Written to a file and run by a fresh Python on the saved inputs, the source gives the
     numbers of the compiled call: loss, gradients and the updated parameters, running
-    statistics and momentum buffers."""
-    case = M.make_bn_mlp()
+    statistics and momentum buffers (with arrays large enough for planned buffers)."""
+    case = M.make_bn_mlp(batch=64, width=34)
     step = minigrad.compile(case.train_step)
     _warm(case, step)
     args = case.inputs(2)

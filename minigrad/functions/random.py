@@ -75,7 +75,7 @@ def dropout_mask(x: Tensor, p: float, generator: Any = None) -> Tensor:
 
 def _not_traced(what: str) -> None:
     if STATE.tracer is not None:
-        from ..compile.trace import CompileError
+        from ..compiler.trace import CompileError
         raise CompileError(f"minigrad.compile: {what}() draws random numbers while the "
                            f"function is traced; they would be frozen into the compiled "
                            f"program. Draw them outside and pass them in (dropout is fine).")

@@ -19,7 +19,6 @@ from .. import dtypes, ops
 from .._bind import export
 from .._tensor import (
     Tensor,
-    Version,
     _wrap,
     apply,
     cast,
@@ -27,7 +26,7 @@ from .._tensor import (
     default_float,
     inplace,
 )
-from ..engine import STATE
+from ..engine import STATE, Version
 from ._args import as_tensor_arg, one_dim, shape_args
 from ._args import dims as dim_tuple
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._tensor import Tensor, get_default_dtype
 from ..engine import no_grad
-from ..functions.random import rng_of
+from ..functions.random import Generator, rng_of
 from . import functional as F
 from . import init
 from .modules import Module, Parameter
@@ -241,7 +241,9 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
         self.inplace = inplace
-        self.generator = rng_of(generator) if generator is not None else None
+        if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+            generator = Generator().manual_seed(int(generator))
+        self.generator = generator
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.inplace, generator=self.generator)

@@ -446,7 +446,7 @@ class RandomMask(Op):
 
     @classmethod
     def emit(cls, args, saved, c):
-        return f"{c(cls)}.forward([{args[0]}], {c(saved)})"
+        return f"{c(cls)}.forward([{args[0]}], ({c(saved[0])}, {c(saved[1])}))"
 
     @staticmethod
     def forward(ins, saved):

@@ -441,6 +441,17 @@ class Gather(Op):
     name, rule = "gather", "da = g scattered back to the gathered places"
     reads = _index_inputs(1)
 
+    @classmethod
+    def emit(cls, args, saved, c):
+        dim = saved[0]
+        a, index = c.shapes
+        same = len(a) == len(index) and all(
+            n == m for k, (n, m) in enumerate(zip(a, index)) if k != dim % len(a))
+        if not same:                      # a smaller index than numpy's take_along_axis takes
+            return super().emit(args, saved, c)
+        code = f"np.take_along_axis({args[0]}, {args[1]}, axis={dim})"
+        return f"{code}.squeeze({dim})" if len(saved) > 1 and saved[1] else code
+
     @staticmethod
     def forward(ins, saved):
         dim = saved[0]

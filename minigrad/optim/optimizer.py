@@ -128,6 +128,8 @@ class Optimizer:
                                key=(id(self), "structure"))
             STATE.tracer.section = "update"
             STATE.tracer.note_grads(p for g in self.param_groups for p in g["params"])
+            before = {p: dict(entry) for p, entry in self.state.items()}
+            STATE.tracer.on_rollback(lambda: (self.state.clear(), self.state.update(before)))
             for p, entry in self.state.items():     # names for the program: "fc0_weight_exp_avg"
                 for key, value in entry.items():
                     if isinstance(value, Tensor):

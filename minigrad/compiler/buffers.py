@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .trace import Stmt, Var
 
 MIN_SIZE = 4096
@@ -31,6 +32,21 @@ class Buffer:
         self.name, self.shape, self.dtype = name, shape, dtype
 
 
+def _may_alias(st: Stmt, can_write_into: Any) -> bool:
+    """Whether `st`'s result may share memory with an input: a view, an op that can return
+    its input (identity, index checks, a function of unknown kind), or a result that did so
+    when traced."""
+    op = st.op
+    if op.view or op in (ops.Identity, ops.CheckIndex, ops.ZeroGrad, ops.NoDerivative):
+        return True
+    if op is ops.NoGrad and not isinstance(st.saved, np.ufunc):
+        return True
+    if can_write_into(st):
+        return False
+    return any(isinstance(v.array, np.ndarray) and np.may_share_memory(st.out.array, v.array)
+               for v in st.ins)
+
+
 def plan(stmts: list[Stmt], outputs: list[Var | None], can_write_into: Any,
          elementwise: Any) -> tuple[dict[int, Buffer], list[Buffer]]:
     """var id -> its buffer, and the buffers (in order of first use)."""
@@ -40,7 +56,7 @@ def plan(stmts: list[Stmt], outputs: list[Var | None], can_write_into: Any,
     for st in stmts:
         if st.inplace:
             continue
-        if st.op.view or not can_write_into(st):
+        if _may_alias(st, can_write_into):
             group = {st.out.id}
             for v in st.ins:
                 group |= shares.get(v.id, {v.id})

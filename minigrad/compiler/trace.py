@@ -31,7 +31,7 @@ class Var:
     """One array of the program."""
 
     __slots__ = ("id", "kind", "name", "shape", "dtype", "array", "owner", "read", "grad_of",
-                 "writes", "section")
+                 "writes", "section", "tensor")
 
     def __init__(self, vid: int, kind: str, array: np.ndarray, owner: Any, name: str,
                  section: str) -> None:
@@ -41,6 +41,7 @@ class Var:
         self.owner = owner                # the Tensor an input/state array is read from
         self.read = lambda: owner         # ... at each call (a gradient: the leaf's .grad)
         self.grad_of: Any = None          # the leaf whose .grad this state var is
+        self.tensor: Any = None           # a temp's tensor while tracing (for its label)
         self.name = name
         self.shape = array.shape
         self.dtype = array.dtype
@@ -97,10 +98,16 @@ class Tracer:
         self.unrecorded: dict[int, np.ndarray] = {}  # arrays made in the call outside any op
         self.owners: dict[int, Any] = {}         # id(tensor) -> the tensor it aliases
         self.grad_leaves: dict[int, Any] = {}    # id(a .grad tensor) -> its leaf
+        self.view_base: dict[int, Var] = {}      # a view's var id -> the var it views
+        self._saved_arrays: dict[int, tuple] = {}   # what rollback() restores
+        self._saved_grads: dict[int, tuple] = {}
+        self._undo: list[Any] = []
         self.section = "forward"
         self.prefix = ""                         # the name stem of what is being computed
         self._guard_keys: set = set()
         self._rule_start = 0
+        self._rule_g: Var | None = None
+        self._rule_node: Var | None = None
         self.names: dict[int, tuple[Any, str]] = {}   # id(tensor) -> (tensor, readable name)
         self._named_modules: set[int] = set()
         for k, t in enumerate(inputs):
@@ -147,8 +154,23 @@ class Tracer:
         """These tensors' `.grad` tensors, if they have one, are gradients (a program reads
         them through the leaf at each call: `.grad` may be a new tensor by then)."""
         for leaf in leaves:
+            self._saved_grads.setdefault(id(leaf), (leaf, leaf._grad))   # for rollback
             if leaf._grad is not None:
                 self.grad_leaves[id(leaf._grad)] = leaf
+
+    def on_rollback(self, undo: Any) -> None:
+        """Call `undo()` if the trace fails (Python-side state the function changed)."""
+        self._undo.append(undo)
+
+    def rollback(self) -> None:
+        """Undo what the failed traced call changed: arrays written in place, gradients set,
+        and what `on_rollback` registered (an error leaves the state as before the call)."""
+        for arr, before in self._saved_arrays.values():
+            np.copyto(arr, before)
+        for leaf, grad in self._saved_grads.values():
+            leaf._grad = grad
+        for undo in reversed(self._undo):
+            undo()
 
     def constant(self, arr: np.ndarray) -> None:
         """`arr` was made inside the call from Python values (it is baked in)."""
@@ -175,7 +197,19 @@ class Tracer:
         known = self.names.get(id(t))
         if known is not None and known[0] is t:
             return known[1]
-        return getattr(t, "label", "") or "state"
+        label = getattr(t, "label", "")
+        if label:
+            return label
+        v = self.vars.get(id(t._data))
+        return v.name if v is not None and v.kind == "input" else "state"
+
+    def labels(self) -> None:
+        """Labels set on tensors after they were made name their vars (then the tracer lets
+        the tensors go)."""
+        for v in self.all_vars:
+            t, v.tensor = v.tensor, None
+            if t is not None and t.label and not v.name.startswith("d_"):
+                v.name = t.label
 
     def name_module(self, module: Any) -> None:
         """Name a module's parameters and buffers after their place in it, with the layer
@@ -197,33 +231,53 @@ class Tracer:
         name = out.label or self.prefix or _scoped(STATE.scope, op.name)
         self.unrecorded.pop(id(out._data), None)
         v = self._new("temp", out._data, None, name)
+        v.tensor = out
+        if op.view and op.makes_view(saved):
+            self.view_base[v.id] = ins[0]
         self.stmts.append(Stmt(op, saved, ins, v, False, self.section))
+
+    def before_write(self, t: Any) -> None:
+        """`t` is about to be changed in place. If its storage is a constant of the program
+        (directly or through views), that constant becomes a fresh copy made at the start of
+        every call, of the value it has now."""
+        root = self.var(t)
+        while root.id in self.view_base:
+            root = self.view_base[root.id]
+        if root.kind in ("state", "input") and root.id not in self._saved_arrays:
+            self._saved_arrays[root.id] = (root.array, root.array.copy())   # for rollback
+        if root.kind == "const":
+            from ..ops import Clone
+            value = self._new("const", root.array.copy(), None, "const")
+            root.kind, root.name = "temp", "buffer"
+            self.stmts.insert(0, Stmt(Clone, None, [value], root, False, "forward"))
 
     def record_inplace(self, t: Any, op: Any, others: tuple, saved: Any) -> None:
         target = self.var(t)
-        if target.kind == "const":             # a constant changed: a fresh copy per call
-            from ..ops import Clone
-            copy = self._new("temp", t._data, None, _scoped(STATE.scope, "buffer"))
-            self.stmts.append(Stmt(Clone, None, [target], copy, False, self.section))
-            target = copy
         ins = [target] + [self.var(o) for o in others]
         target.writes += 1
         self.stmts.append(Stmt(op, saved, ins, target, True, self.section))
 
-    def backward_of(self, node: Any) -> None:
+    def backward_of(self, node: Any, g: Any = None) -> None:
         """The backward rule of `node` runs now: what it records is named after it
         ("bn1_var_bwd"), and the shares it sends after their parents (`share`)."""
         self.section = "backward"
         v = self.vars.get(id(node._data))
         self.prefix = (v.name if v is not None else node._op.name) + "_bwd"
         self._rule_start = len(self.all_vars)
+        self._rule_g = None if g is None else self.vars.get(id(g._data))
+        self._rule_node = v
 
     def share(self, parent: Any, g: Any) -> None:
         """`g` is (part of) the gradient with respect to `parent`: call it d_<parent>."""
         v = self.vars.get(id(g._data))
         p = self.vars.get(id(parent._data))
-        if v is not None and v.kind == "temp" and v.id >= self._rule_start and p is not None:
+        if v is None or v.kind != "temp" or p is None:
+            return
+        if v.id >= self._rule_start:
             v.name = "d_" + p.name
+        elif v is self._rule_g and self._rule_node is not None \
+                and v.name == "d_" + self._rule_node.name:
+            v.name = "d_" + p.name        # passed on unchanged (x + eps): the input's name
 
     def backward_done(self) -> None:
         self.section = "update"

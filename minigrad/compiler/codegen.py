@@ -9,6 +9,7 @@ computes, bit for bit.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import pickle
 import re
@@ -34,6 +35,7 @@ class Names:
         self._const_ids: dict[Any, str] = {}
         self._keep: list[Any] = []          # the constants named (their ids stay theirs)
         self.buffers: dict[int, Any] = {}   # var id -> the Buffer its statement writes into
+        self.live: list[tuple[str, Any]] = []   # objects passed in at each call (generators)
 
     def fresh(self, stem: str) -> str:
         stem = re.sub(r"\W+", "_", stem).strip("_") or "t"
@@ -80,6 +82,12 @@ class Names:
         if isinstance(value, np.ufunc) or getattr(np, getattr(value, "__name__", ""),
                                                    None) is value:
             return f"np.{value.__name__}"
+        if isinstance(value, np.random.Generator):      # live state: a parameter
+            name = self._const_ids.get(id(value))
+            if name is None:
+                name = self._const_ids[id(value)] = self.fresh("rng")
+                self.live.append((name, value))
+            return name
         key: Any = id(value)
         if isinstance(value, np.ndarray) and value.size <= 16:   # equal small ones: one name
             key = (value.dtype.str, value.shape, value.tobytes())
@@ -96,8 +104,7 @@ def _is_literal(x: Any) -> bool:
     return isinstance(x, bool | int | float | str | type(None)) and x == x
 
 
-_BUILTINS = {"sum", "max", "min", "pow", "abs", "round", "all", "any", "len", "range", "id",
-             "type", "input", "map", "filter", "format", "hash", "iter", "next", "slice"}
+_BUILTINS = set(dir(builtins))
 
 
 def _definition(value: Any) -> str:
@@ -189,8 +196,8 @@ def source_of(stmts: list[Stmt], params: list[Var], outputs: list[Var | None],
               names: Names, title: str) -> str:
     """The whole module: imports, constants, then the function (its parameters, its
     statements by section, its return)."""
-    head = ", ".join(names.var(v) for v in params)
-    body = [f"def {title}({head}):"]
+    head = [names.var(v) for v in params]
+    body: list[str] = []
     section = None
     for st in stmts:
         if st.section != section:
@@ -199,8 +206,13 @@ def source_of(stmts: list[Stmt], params: list[Var], outputs: list[Var | None],
         body.append("    " + line_of(st, names))
     outs = ", ".join("None" if v is None else names.var(v) for v in outputs)
     body.append(f"    return ({outs}{',' if len(outputs) == 1 else ''})")
-    top = [f'"""{title}, as minigrad.compile recorded it: numpy code for the forward pass, the',
-           'backward pass minigrad derived, and the update."""', "", "import numpy as np"]
+    body.insert(0, f"def {title}({', '.join(head + [name for name, _ in names.live])}):")
+    parts = {"forward": "the forward pass", "backward": "the backward pass minigrad derived",
+             "update": "the update"}
+    present = [parts[s] for s in parts if any(st.section == s for st in stmts)] or ["nothing"]
+    what = present[0] if len(present) == 1 else ", ".join(present[:-1]) + " and " + present[-1]
+    top = [f'"""{title}, as minigrad.compile recorded it: numpy code for {what}."""', "",
+           "import numpy as np"]
     if any("pickle.loads" in line for line in names.header):
         top.insert(3, "import pickle")
         top.insert(4, "")

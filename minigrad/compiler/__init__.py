@@ -17,7 +17,9 @@ Python numbers passed in, grad mode) or when something the program depends on ch
 As with `jax.jit` or `torch.jit.trace`, Python control flow is frozen at trace time: an `if`
 on a Python value takes the branch it took then. Reading a tensor's value in Python inside the
 function (`.item()`, `bool(t)`, `.tolist()`) is an error (`CompileError`), and so is drawing
-random numbers other than dropout's. Returned tensors carry no graph.
+random numbers other than dropout's; a call that fails while tracing is rolled back (state as
+before the call). numpy arrays passed in reach the function as tensors over the same memory.
+Returned tensors carry no graph.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if STATE.tracer is not None:          # inside another trace: just run it
             return self.fn(*args, **kwargs)
+        args = tuple(_wrap(a) if type(a) is np.ndarray else a for a in args)
+        kwargs = {k: _wrap(a) if type(a) is np.ndarray else a for k, a in kwargs.items()}
         key = _signature(args, kwargs)
         for prog in reversed(self.programs.get(key, ())):     # the latest first
             if prog.holds():
@@ -76,13 +80,19 @@ class Compiled:
         STATE.tracer = tracer
         try:
             result = self.fn(*args, **kwargs)
+        except BaseException:
+            STATE.tracer = None
+            tracer.rollback()                  # the failed call leaves no half-done step
+            raise
         finally:
             STATE.tracer = None
         self.traces += 1
         prog = Program(tracer, result, _identifier(getattr(self.fn, "__name__", "step")))
         self.source = prog.source
         self.program = prog
-        return prog, result
+        flat, spec = _flatten(result)          # as a replay's: results carry no graph
+        return prog, _unflatten(spec, [x.detach() if isinstance(x, Tensor) else x
+                                       for x in flat])
 
 
 def _argument_names(fn: Callable, args: tuple, kwargs: dict) -> list[str]:
@@ -131,6 +141,7 @@ class Program:
     """One trace, as generated code, with what it reads and what it sets."""
 
     def __init__(self, tracer: Tracer, result: Any, title: str) -> None:
+        tracer.labels()
         self.guards = tracer.guards
         flat, self.spec = _flatten(result)
         outputs: list[Var | None] = []
@@ -173,7 +184,9 @@ class Program:
         for v in [*self.inputs, *self.state]:
             names.var(v)
         self.source = source_of(stmts, [*self.inputs, *self.state], outputs, names, title)
+        self.live = [obj for _, obj in names.live]       # passed as they are at each call
         self.parameters = [(names.var(v), v.read()) for v in [*self.inputs, *self.state]]
+        self.parameters += names.live
         self.results = ["None" if v is None else names.var(v) for v in outputs]
         namespace: dict[str, Any] = {}
         code = builtins.compile(self.source, f"<minigrad.compile {title}>", "exec")
@@ -191,17 +204,17 @@ class Program:
         return all(g.holds() for g in self.guards)
 
     def run(self, args: tuple, kwargs: dict) -> Any:
-        arrays = [t._data for t in _tensors_in(args, kwargs)]
+        arrays: list[Any] = [t._data for t in _tensors_in(args, kwargs)]
         arrays += [v.read()._data for v in self.state]
-        outs = self.function(*arrays)
+        outs = self.function(*arrays, *self.live)
         n_returned = sum(1 for kind, _ in self.returned if kind == "var")
         for (leaf, v), arr in zip(self.grads, outs[n_returned:]):
-            leaf._grad = None if v is None else _wrap(arr)
+            leaf._grad = None if v is None else _wrap(np.asarray(arr))
         for v in self.written:                 # the in-place changes, as eager would count
             t = v.read()
             ver = t._ver
             bump(ver if ver is not None else _new_version(t))
-        flat = [_wrap(outs[k]) if kind == "var" else k for kind, k in self.returned]
+        flat = [_wrap(np.asarray(outs[k])) if kind == "var" else k for kind, k in self.returned]
         return _unflatten(self.spec, flat)
 
 

@@ -73,8 +73,11 @@ class _Uses:
 
 
 def _replace(stmts: list[Stmt], old: Var, new: Var) -> None:
+    """`new` stands for `old` from here on (read, or written in place)."""
     for st in stmts:
         st.ins = [new if v is old else v for v in st.ins]
+        if st.inplace and st.out is old:
+            st.out = new
 
 
 def _is_const(v: Var, value: float) -> bool:
@@ -90,11 +93,13 @@ def _same_result(v: Var, like: Var) -> bool:
 
 
 def fold_constants(stmts: list[Stmt], new_const: Any) -> list[Stmt]:
-    """Compute now the statements whose inputs are all constants (pure ops only)."""
+    """Compute now the statements whose inputs are all constants (pure ops only; not a
+    result that is written in place later, nor a view)."""
+    written = {st.out.id for st in stmts if st.inplace}
     kept = []
     for st in stmts:
         if not st.inplace and st.ins and all(v.kind == "const" for v in st.ins) \
-                and not _effectful(st.op):
+                and not _effectful(st.op) and st.out.id not in written:
             value = np.asarray(st.op.forward([v.array for v in st.ins], st.saved))
             flat = value.ravel()
             if value.size <= 16 or bool((flat == flat[0]).all()):   # stays readable
@@ -142,6 +147,13 @@ def _identity(st: Stmt, uses: _Uses) -> Var | None:
         return ins[0]
     if uses.is_written(out):
         return None
+    if op in (ops.MulConst, ops.AddConst, ops.SubConst) and _same_result(out, ins[0]) \
+            and not uses.is_written(ins[0]) and type(st.saved) in (int, float) \
+            and st.saved == (1 if op is ops.MulConst else 0):
+        return ins[0]
+    if op is ops.Div and _is_const(ins[1], 1) and _same_result(out, ins[0]) \
+            and not uses.is_written(ins[0]):
+        return ins[0]
     if op is ops.Mul and st.saved is None and len(ins) == 2:
         for a, b in ((ins[0], ins[1]), (ins[1], ins[0])):
             if _is_const(b, 1) and _same_result(out, a) and not uses.is_written(a):
@@ -270,6 +282,7 @@ def eliminate_common(stmts: list[Stmt]) -> tuple[list[Stmt], dict]:
     for st in stmts:
         st.ins = [replaced.get(v.id, v) for v in st.ins]
         if st.inplace:
+            st.out = replaced.get(st.out.id, st.out)
             r = root(st.out).id
             version[r] = version.get(r, 0) + 1
             kept.append(st)
