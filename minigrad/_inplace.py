@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops
+from . import _tensor, dtypes, ops
 from ._tensor import (
     STATE,
     Tensor,
     _constant,
-    _default_dtype,
     _ViewOf,
     _wrap,
     apply,
@@ -161,9 +160,9 @@ def _check_castable(t: Tensor, op: type[ops.Op], others: tuple) -> None:
     """PyTorch's rule: an in-place result may not be of a higher category than the tensor
     (a float result into an integer tensor, an integer into a bool tensor)."""
     dt = t._data.dtype
-    result = dtypes.result_type(t, *others, default_float=_default_dtype)
+    result = dtypes.result_type(t, *others, default_float=_tensor._default_dtype)
     if op is ops.Div and result.kind != "f":
-        result = _default_dtype
+        result = _tensor._default_dtype
     if dtypes.category(result) > dtypes.category(dt):
         raise RuntimeError(f"result type {dtypes.scalar_name(result)} can't be cast to "
                            f"the desired output type {dtypes.scalar_name(dt)}")
