@@ -130,9 +130,10 @@ def _inplace_fast(t: Tensor, op: type[ops.Op], other: Any, saved: Any) -> bool:
         if other._rg and STATE.grad_enabled or other._extra is not None:
             return False
         b = other._data
-        if b.dtype != out.dtype or b.shape != out.shape or b is out \
-                or np.may_share_memory(b, out):
+        if b.dtype != out.dtype or b.shape != out.shape or b is out:
             return False
+        if (b.base is not None or out.base is not None) and np.may_share_memory(b, out):
+            return False                      # (two arrays that own their memory never overlap)
     elif type(other) is float or type(other) is int:
         b = other
     else:

@@ -803,9 +803,10 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
     out._view = None
     if op.view and op.makes_view(saved):
         link_view(out, parents[0], op, saved)
-    if STATE.tracer is not None:
-        STATE.tracer.record(out, op, parents, saved)
-    if STATE.grad_enabled and op.differentiable:
+    state = STATE
+    if state.tracer is not None:
+        state.tracer.record(out, op, parents, saved)
+    if state.grad_enabled and op.differentiable:
         if n == 1:
             needs = _ONE if parents[0]._rg else None
         elif n == 2:
@@ -817,9 +818,9 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
                 needs = None
         if needs is not None:
             out._rg = True
-            if STATE.inference_made:
+            if state.inference_made:
                 check_inference(parents, op, needs)
-            if STATE.anomaly:
+            if state.anomaly:
                 record(out, op, parents, needs, saved)
             else:                           # record(), inlined: this is the hot path
                 out._op = op
@@ -828,7 +829,7 @@ def apply(op: type[ops.Op], parents: tuple, saved: Any = None) -> Tensor:
                 out._saved = saved
                 out._g = None
                 out._mark = 0
-                out._scope = STATE.scope
+                out._scope = state.scope
                 out._extra = None
                 out._seq = stamp()
             return out

@@ -540,7 +540,16 @@ def run_backward(
             parents = node._parents
             needs = node._needs
             if not node._scalar and node._seq < last_mutation:
-                check_versions(node)          # something changed in place since: look
+                seq = node._seq               # something changed in place since: look
+                for t in parents:
+                    v = t._ver
+                    if v is not None and v.stamps[-1] > seq:
+                        check_versions(node)
+                        break
+                else:
+                    v = node._ver
+                    if v is not None and v.stamps[-1] > seq:
+                        check_versions(node)
             extra = None if node._scalar else node._extra
             if tensors:
                 if tracer is not None:

@@ -172,7 +172,11 @@ def line_of(st: Stmt, names: Names) -> str:
     if not st.inplace:
         buf = names.buffers.get(st.out.id)
         code = st.op.emit_into(args, st.saved, c, buf.name) if buf is not None else None
-        return f"{names.var(st.out)} = {code or st.op.emit(args, st.saved, c)}"
+        first, *more = (code or st.op.emit(args, st.saved, c)).split("\n")
+        name = names.var(st.out)
+        if buf is not None:             # later lines say the result's name, not the buffer's
+            more = [re.sub(rf"\b{buf.name}\b", name, line) for line in more]
+        return "\n    ".join([f"{name} = {first}", *more])
     # in place: exactly `_write`'s choice of how to write into the target
     t = args[0]
     op, saved = st.op, st.saved

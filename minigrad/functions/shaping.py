@@ -410,8 +410,11 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 # ---- gather and scatter ------------------------------------------------------------------------
 
 def checked_index(index: Tensor, size: int, ignore: Any = None, what: str = "index") -> Tensor:
-    """`index`, checked (as an op, so also in a compiled step) to lie in [0, size) or to
-    equal `ignore`."""
+    """`index`, checked to lie in [0, size) or to equal `ignore` (at once; while
+    minigrad.compile traces, as an op, so that every call of the compiled step checks)."""
+    if STATE.tracer is None:
+        ops.shape.check_index(index._data, size, ignore, what)
+        return index
     return apply(ops.CheckIndex, (index,), (size, ignore, what))
 
 
@@ -439,6 +442,12 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
                            "tensor")
     idx = checked_index(idx, input._data.shape[d], None, "gather")
     return apply(ops.Gather, (input, idx), (d,))
+
+
+def gather_squeezed(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """gather(input, dim, index).squeeze(dim) as one node (an index of size 1 along dim,
+    already checked): how a loss picks each row's target."""
+    return apply(ops.Gather, (input, index), (dim, True))
 
 
 @export

@@ -6,7 +6,18 @@ import math
 
 import numpy as np
 
-from .base import Op, atom, cross, fill_where, fmt_number, is_node, log, nothing, sum_to
+from .base import (
+    Op,
+    atom,
+    compact,
+    cross,
+    fill_where,
+    fmt_number,
+    is_node,
+    log,
+    nothing,
+    sum_to,
+)
 
 
 class Add(Op):
@@ -360,8 +371,11 @@ class PowConst(Op):
 
     @staticmethod
     def backward(g, out, ins, p, needs):
-        if p == 2:                          # the square: 2 a g, without a power
-            return (g * (ins[0] + ins[0]),)
+        if p == 2:                          # the square: 2 g a, without a power
+            if type(g) is np.ndarray:       # doubling the (often broadcast) g on its small
+                g = compact(g)              # array: the same bits as g * (a + a)
+                return ((g + g) * ins[0],)
+            return (g * (ins[0] + ins[0]),)     # (compile moves the 2 to the small side)
         if p == 0:
             return (g * 0.0,)
         return (g * p * ins[0] ** (p - 1),)

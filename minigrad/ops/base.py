@@ -44,6 +44,20 @@ def raw(x: Any) -> Any:
 
 # ---- the shape helpers every rule may use (numpy and Tensor alike) -------------------------
 
+def compact(x: Any) -> Any:
+    """A broadcast array as the small array it repeats (one element along each axis it
+    repeats): work on it, and broadcasting puts the result back in place. Anything else is
+    returned as it is."""
+    if type(x) is not np.ndarray:
+        return x
+    strides = x.strides
+    if len(strides) == 2 and strides[0] == 0 and strides[1]:    # a row repeated: the row
+        return x[:1]
+    if 0 in strides:
+        return x[tuple(slice(0, 1) if s == 0 else slice(None) for s in strides)]
+    return x
+
+
 def expand(x: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast `x` to `shape` (a read-only view: nothing is copied)."""
     if type(x) is np.ndarray and x.flags.c_contiguous:
@@ -283,7 +297,8 @@ class Op:
     def emit_into(cls, args: list[str], saved: Any, c: Any, out: str) -> str | None:
         """The code computing this op's forward into `out`, an array of the result's shape
         and dtype (so that a compiled step reuses its arrays); None if the op cannot. By
-        default an op whose forward is its ufunc (`saved` None) calls it with `out=`."""
+        default an op whose forward is its ufunc (`saved` None) calls it with `out=`. More
+        lines (one numpy call each) may follow the first, the result's expression."""
         if cls.ufunc is not None and saved is None:
             return f"np.{cls.ufunc.__name__}({', '.join(args)}, out={out})"
         return None

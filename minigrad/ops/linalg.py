@@ -93,7 +93,7 @@ class Linear(Op):
             return product
         if len(set(c.dtypes)) != 1:
             return None
-        return f"np.add({product}, {args[2]}, out={out})"
+        return f"{product}\nnp.add({out}, {args[2]}, out={out})"     # two lines
 
     @staticmethod
     def forward(ins, saved):

@@ -450,7 +450,7 @@ class Gather(Op):
         if not same:                      # a smaller index than numpy's take_along_axis takes
             return super().emit(args, saved, c)
         code = f"np.take_along_axis({args[0]}, {args[1]}, axis={dim})"
-        return f"{code}.squeeze({dim})" if len(saved) > 1 and saved[1] else code
+        return f"{code}[{':, ' * (dim % len(a))}0]" if len(saved) > 1 and saved[1] else code
 
     @staticmethod
     def forward(ins, saved):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import ops
+from .._inplace import inplace
 from .._tensor import Tensor
 from ..functions.shaping import clone
 from .optimizer import Optimizer, number
@@ -45,11 +47,17 @@ class SGD(Optimizer):
         if group["momentum"] or group["weight_decay"] or group["maximize"]:
             super()._step_group(group)
             return
-        alpha = -group["lr"]
+        lr = group["lr"]
+        if type(lr) not in (float, int):          # a tensor lr: add_ multiplies it in
+            for p in group["params"]:
+                if p._grad is not None:
+                    p.add_(p._grad, alpha=-lr)
+            return
+        alpha = -float(lr)
         for p in group["params"]:
             g = p._grad
             if g is not None:
-                p.add_(g, alpha=alpha)
+                inplace(p, ops.Add, g, alpha)     # p.add_(g, alpha=-lr), without its wrapper
 
     def _update(self, p: Tensor, g: Tensor, group: dict[str, Any],
                 state: dict[str, Any]) -> None:

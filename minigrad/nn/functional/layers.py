@@ -70,11 +70,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 isinstance(momentum, bool) or not isinstance(momentum, numbers.Real | Tensor)):
             raise ValueError(f"batch_norm: momentum must be a number, got {momentum!r} (for a "
                              f"cumulative average use BatchNorm1d(momentum=None))")
-        # d = x + (-mu): the minus sign sits on the small (1, C) array, so backward through
-        # the add passes g on unchanged instead of making -g of x's size
+        # d = x - mu: backward sums the broadcast mu's share before negating it (small)
         mu = x.mean(axes, keepdim=True)
-        neg_mu = mu * -1.0
-        d = x + neg_mu
+        d = x - mu
         d_sq = d ** 2                               # one share back to d (d * d sends two)
         var = d_sq.mean(axes, keepdim=True)
         var_eps = var + eps
@@ -85,18 +83,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             out = out + b
         tracer = STATE.tracer
         if tracer is not None:                      # names in minigrad.compile's code
-            for t, name in ((mu, "mean"), (neg_mu, "neg_mean"), (d, "xc"), (d_sq, "xc_sq"),
+            for t, name in ((mu, "mean"), (d, "xc"), (d_sq, "xc_sq"),
                             (var, "var"), (var_eps, "var_eps"), (inv_std, "inv_std"),
                             (scale, "scale"), (out, "out")):
                 tracer.hint(t, name)
         if running_mean is not None:
             if STATE.tracer is None and type(momentum) is float \
                     and _plain_buffer(running_mean, x) and _plain_buffer(running_var, x):
-                _update_running(running_mean, running_var, neg_mu, var, momentum, n)
+                _update_running(running_mean, running_var, mu, var, momentum, n)
                 return out
             with no_grad():                  # in place, recorded as ops (compile sees them)
                 m = momentum
-                running_mean.mul_(1.0 - m).sub_(neg_mu.reshape(c) * m)
+                running_mean.mul_(1.0 - m).add_(mu.reshape(c) * m)
                 running_var.mul_(1.0 - m).add_(var.reshape(c) * (m * n / (n - 1)))
         return out
 
@@ -118,14 +116,14 @@ def _plain_buffer(b: Tensor, x: Tensor) -> bool:
             and a.ndim == 1 and a.flags.writeable)
 
 
-def _update_running(running_mean: Tensor, running_var: Tensor, neg_mu: Tensor, var: Tensor,
+def _update_running(running_mean: Tensor, running_var: Tensor, mu: Tensor, var: Tensor,
                     m: float, n: int) -> None:
     """The running statistics' update, eager mode's short path: the same numpy calls as the
     recorded in-place ops (so the same numbers), one version bump per buffer (as PyTorch)."""
     c = running_mean._data.shape[0]
     rm, rv = running_mean._data, running_var._data
     np.multiply(rm, 1.0 - m, out=rm)
-    np.subtract(rm, neg_mu._data.reshape(c) * m, out=rm)
+    np.add(rm, mu._data.reshape(c) * m, out=rm)
     np.multiply(rv, 1.0 - m, out=rv)
     np.add(rv, var._data.reshape(c) * (m * n / (n - 1)), out=rv)
     for b in (running_mean, running_var):

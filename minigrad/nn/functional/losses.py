@@ -13,7 +13,7 @@ from ... import dtypes
 from ..._tensor import Tensor, constant_leaf
 from ...engine import STATE
 from ...functions.pointwise import maximum, where
-from ...functions.shaping import checked_index
+from ...functions.shaping import checked_index, gather_squeezed
 from ._common import as_tensor, check_reduction, legacy_reduction, raw, reduce_loss
 from .activations import log_softmax
 
@@ -85,7 +85,7 @@ def _picked(logp: Tensor, index: Tensor, valid: Tensor | None, w: Tensor | None
             ) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """-log p of each target (gathered along dim 1), weighted and with ignored entries 0;
     and the weight of each target (None: all 1) for the mean."""
-    picked = logp.gather(1, index).squeeze(1)
+    picked = gather_squeezed(logp, 1, index)        # logp.gather(1, index).squeeze(1)
     wt = None
     if w is not None:
         wt = w[index.squeeze(1)]
