@@ -45,11 +45,12 @@ def class_targets(x: Tensor, target: Any, what: str, ignore_index: int
         t = t.long()
     elif arr.dtype.kind == "b":
         raise RuntimeError(f"{what}: expected scalar type Long for class targets but found Bool")
-    want = tuple(x.shape[:1] + x.shape[2:])
-    if tuple(t.shape) != want:
+    shape = x._data.shape
+    want = shape[:1] + shape[2:]
+    if t._data.shape != want:
         raise ValueError(f"{what}: Expected target size {list(want)}, got {list(t.shape)} "
-                         f"(input of shape {tuple(x.shape)})")
-    n_classes = x.shape[1]
+                         f"(input of shape {shape})")
+    n_classes = shape[1]
     t = checked_index(t, n_classes, ignore_index, what)
     valid = None
     if STATE.tracer is not None or np.any(arr == ignore_index):
