@@ -46,6 +46,7 @@ class _Uses:
         self.readers: dict[int, list[Stmt]] = {}
         self.outputs = {v.id for v in outputs if v is not None}
         self.base: dict[int, Var] = {}        # a view's var -> the var it views
+        self.defined_by: dict[int, Stmt] = {st.out.id: st for st in stmts if not st.inplace}
         written_roots: set[int] = set()
         for st in stmts:
             for v in st.ins:
@@ -178,7 +179,7 @@ def _rewrite(st: Stmt, uses: _Uses) -> bool:
                 changed = True
     if st.op is ops.Mul and st.saved is None and len(st.ins) == 2:
         for k, v in enumerate(st.ins):
-            mask = _bool_cast_source(v)
+            mask = _bool_cast_source(v, uses)
             other = st.ins[1 - k]
             if mask is not None and other.dtype == st.out.dtype and other.dtype.kind == "f":
                 st.ins = st.ins[:k] + [mask] + st.ins[k + 1:]
@@ -199,7 +200,7 @@ def _scale_small_side(st: Stmt, uses: _Uses) -> Stmt | None:
         return None
     for j in (0, 1):
         p, q = st.ins[1 - j], st.ins[j]
-        inner = _DEFINED_BY.get(q.id)
+        inner = uses.defined_by.get(q.id)
         if inner is None or inner.op is not ops.Mul or inner.saved is not None \
                 or not uses.private(q) or uses.n_readers(q) != 1 \
                 or int(np.prod(p.shape)) >= int(np.prod(q.shape)):
@@ -238,11 +239,8 @@ class _NewVars:
 
 _NEW = _NewVars()
 
-_DEFINED_BY: dict[int, Stmt] = {}
-
-
 def _expanded_source(v: Var, uses: _Uses) -> Var | None:
-    st = _DEFINED_BY.get(v.id)
+    st = uses.defined_by.get(v.id)
     if st is None or st.op is not ops.Expand or st.inplace:
         return None
     return st.ins[0]
@@ -257,8 +255,8 @@ def _broadcasts_to(st: Stmt, k: int, src: Var) -> bool:
         return False
 
 
-def _bool_cast_source(v: Var) -> Var | None:
-    st = _DEFINED_BY.get(v.id)
+def _bool_cast_source(v: Var, uses: _Uses) -> Var | None:
+    st = uses.defined_by.get(v.id)
     if st is None or st.op is not ops.Cast or st.inplace:
         return None
     src = st.ins[0]
@@ -351,15 +349,12 @@ def optimize(stmts: list[Stmt], outputs: list[Var | None], new_const: Any,
     stmts = fold_constants(stmts, new_const)
     renames: dict[int, Var] = {}
     for _ in range(3):
-        _DEFINED_BY.clear()
-        _DEFINED_BY.update({st.out.id: st for st in stmts if not st.inplace})
         stmts, r1 = simplify(stmts, outputs)
         stmts, r2 = eliminate_common(stmts)
         for r in (r1, r2):
             renames.update(r)
         outputs = [_follow(v, renames) for v in outputs]
         stmts = live(stmts, outputs)
-    _DEFINED_BY.clear()
     return stmts, outputs
 
 
