@@ -449,14 +449,9 @@ def _check_finite(node: Node, value: Any, what: str) -> None:
 def check_versions(node: Node) -> None:
     """Raise if a value `node`'s rule reads (its op's `reads`, and its output if the op reads
     it) was changed in place after `node` was made: computing with it would give a silently
-    wrong gradient (PyTorch raises the same error)."""
+    wrong gradient (PyTorch raises the same error). The backward loop calls it when the
+    node or one of its parents changed since the node was made."""
     seq = node._seq
-    for t in (node, *node._parents):     # first at a glance: nothing changed since the node
-        v = t._ver
-        if v is not None and v.stamps[-1] > seq:
-            break
-    else:
-        return
     op = node._op
     reads = op.reads(node._needs)
     extra = node._extra
