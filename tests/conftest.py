@@ -92,3 +92,12 @@ def _floats_in(message):
 def floats_in():
     """``floats_in(message)`` -> list of the numbers printed in an error message."""
     return _floats_in
+
+
+@pytest.fixture
+def problem(rng):
+    """Starting values and 100 steps of gradients (numpy) for the optimizer tests, the same
+    for torch and minigrad (shapes: _optim_parity.SHAPES)."""
+    p0 = [rng.standard_normal(s) for s in ((3, 2), (4,))]
+    grads = [[rng.standard_normal(s) for s in ((3, 2), (4,))] for _ in range(100)]
+    return p0, grads

@@ -9,41 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _optim_parity import SHAPES, feed, make, npy, torch  # noqa: F401  (shared; skips without torch)
 
 import minigrad
 import minigrad.optim as optim
-
-torch = pytest.importorskip("torch")
-
-SHAPES = ((3, 2), (4,))
-
-
-def npy(t):
-    return np.array(t.detach().numpy(), copy=True)
-
-
-@pytest.fixture
-def problem(rng):
-    """Starting values and 100 steps of gradients (numpy), the same for both libraries."""
-    p0 = [rng.standard_normal(s) for s in SHAPES]
-    grads = [[rng.standard_normal(s) for s in SHAPES] for _ in range(100)]
-    return p0, grads
-
-
-def make(lib, name, p0, groups=None, **kw):
-    params = [lib.tensor(p.copy(), requires_grad=True) for p in p0]
-    if groups is None:
-        return params, getattr(lib.optim, name)(params, **kw)
-    spec = [{"params": [params[i] for i in idx], **opts} for idx, opts in groups]
-    return params, getattr(lib.optim, name)(spec, **kw)
-
-
-def feed(lib, params, opt, grads):
-    for gs in grads:
-        for p, g in zip(params, gs):
-            p.grad = lib.tensor(g)
-        opt.step()
-
 
 # ---- learning-rate schedulers against torch ----------------------------------------------
 
