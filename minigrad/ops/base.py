@@ -290,7 +290,10 @@ class Op:
         """The Python (numpy) expression computing this op's forward from its inputs'
         variable names: the code `minigrad.compile` writes. `c(value)` gives the source of a
         parameter (a literal, or the name of a constant). By default, a call of the op's own
-        forward; ops used often write plain numpy instead."""
+        forward, or, for an op whose forward is its ufunc (`saved` None), that ufunc; ops used
+        often write plain numpy or Python's operators instead."""
+        if cls.ufunc is not None and saved is None:
+            return f"np.{cls.ufunc.__name__}({', '.join(args)})"
         return f"{c(cls)}.forward([{', '.join(args)}], {c(saved)})"
 
     @classmethod

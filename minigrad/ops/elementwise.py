@@ -18,10 +18,6 @@ class Exp(Op):
     scalar = staticmethod(math.exp)
     ufunc = np.exp
 
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.exp({args[0]})"
-
     @staticmethod
     def forward(ins, saved):
         return np.exp(ins[0])
@@ -37,10 +33,6 @@ class Log(Op):
     scalar = staticmethod(math.log)
     ufunc = np.log
 
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.log({args[0]})"
-
     @staticmethod
     def forward(ins, saved):
         return np.log(ins[0])
@@ -55,10 +47,6 @@ class Log1p(Op):
     name, rule = "log1p", "d log(1+a)/da = 1/(1+a)"
     grad_fn = "Log1PBackward0"
     ufunc = np.log1p
-
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.log1p({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -76,10 +64,6 @@ class Expm1(Op):
     reads_output = True
     ufunc = np.expm1
 
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.expm1({args[0]})"
-
     @staticmethod
     def forward(ins, saved):
         return np.expm1(ins[0])
@@ -96,10 +80,6 @@ class Sqrt(Op):
     reads_output = True
     scalar = staticmethod(math.sqrt)
     ufunc = np.sqrt
-
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.sqrt({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -142,10 +122,6 @@ class Tanh(Op):
     reads_output = True
     scalar = staticmethod(math.tanh)
     ufunc = np.tanh
-
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.tanh({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -230,10 +206,6 @@ class Sin(Op):
     name, rule = "sin", "d(sin a)/da = cos(a)"
     ufunc = np.sin
 
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.sin({args[0]})"
-
     @staticmethod
     def forward(ins, saved):
         return np.sin(ins[0])
@@ -248,10 +220,6 @@ class Cos(Op):
     """out = cos(a);  da = -g * sin(a)"""
     name, rule = "cos", "d(cos a)/da = -sin(a)"
     ufunc = np.cos
-
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.cos({args[0]})"
 
     @staticmethod
     def forward(ins, saved):
@@ -287,10 +255,6 @@ class Maximum(Op):
     name, rule = "maximum", "d max(a,b)/da = 1 if a > b (1/2 if equal)"
     ufunc = np.maximum
 
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.maximum({args[0]}, {args[1]})"
-
     @staticmethod
     def forward(ins, saved):
         return np.maximum(ins[0], ins[1])
@@ -305,10 +269,6 @@ class Minimum(Op):
     """out = min(a, b) elementwise;  da = g * [a < b] (half where a == b), db = the rest"""
     name, rule = "minimum", "d min(a,b)/da = 1 if a < b (1/2 if equal)"
     ufunc = np.minimum
-
-    @classmethod
-    def emit(cls, args, saved, c):
-        return f"np.minimum({args[0]}, {args[1]})"
 
     @staticmethod
     def forward(ins, saved):
