@@ -496,17 +496,21 @@ def run_backward(
     nodes with recording on, so the gradients are themselves differentiable; otherwise they
     run on raw floats/arrays. With `observe`, nothing is stored or released and
     `observe(node, g, [(parent, share), ...])` sees every step (the stepper's view).
+    The usual `loss.backward()` of a Tensor graph runs in `_backward_plain`.
     """
     order = toposort(root)          # raises if part of the graph was released
+    if (inputs is None and observe is None and not create_graph and STATE.tracer is None
+            and not STATE.anomaly and not root._scalar):
+        _backward_plain(order, seed, retain_graph)
+        return {}
     store = inputs is None and observe is None
     wanted = None if inputs is None else {id(n) for n in inputs}
     collected: dict[int, Any] = {}
     anomaly = STATE.anomaly
     tracer = STATE.tracer
     tensors = create_graph or tracer is not None   # rules run on tensors (compile records them)
-    plain = store and not tensors and not anomaly            # the usual .backward()
+    plain = store and not tensors and not anomaly            # (here: a Value graph's)
     last_mutation = STATE.last_mutation
-    borrowed: dict[int, Node] = {}      # leaves whose .grad is still someone else's array
     retain_graph = retain_graph or observe is not None
     root._g = seed
     outer_mode = STATE.grad_enabled
@@ -514,7 +518,7 @@ def run_backward(
     try:
         for node in reversed(order):
             g = node._g
-            if g is None and plain:           # a leaf that took its shares at once (below)
+            if g is None and plain:           # every share sent to it was None
                 continue
             node._g = None
             op = node._op
@@ -576,13 +580,6 @@ def run_backward(
                         gp = sum_to(gp, data.shape)    # undo broadcasting, in one place
                     if gp.dtype != data.dtype:         # keep each gradient in its node's dtype
                         gp = gp.astype(data.dtype) if not tensors else gp.to(data.dtype)
-                    if plain and parent._op is None and parent._extra is None:
-                        key = id(parent)             # a leaf without hooks: stored now
-                        if parent._take(gp, g, grads, key in borrowed):
-                            borrowed[key] = parent
-                        else:
-                            borrowed.pop(key, None)
-                        continue
                 if sends is not None:
                     sends.append((parent, gp))
                 total = parent._g
@@ -599,11 +596,82 @@ def run_backward(
         raise
     finally:
         STATE.grad_enabled = outer_mode
-        for leaf_node in borrowed.values():
-            leaf_node._own_grad()
         if tracer is not None:
             tracer.backward_done()
     return collected
+
+
+def _backward_plain(order: list[Node], seed: Any, retain_graph: bool) -> None:
+    """`run_backward` for the usual `loss.backward()` on a Tensor graph: gradients as raw
+    arrays, stored on leaves, nothing observed, traced or checked for NaN. The same steps as
+    the general loop, without its branches for those cases (this loop is the hot path)."""
+    root = order[-1]
+    root._g = seed
+    last_mutation = STATE.last_mutation
+    borrowed: dict[int, Node] = {}      # leaves whose .grad is still someone else's array
+    outer_mode = STATE.grad_enabled
+    STATE.grad_enabled = False
+    try:
+        for node in reversed(order):
+            g = node._g
+            if g is None:                     # a leaf that took its shares at once (below)
+                continue
+            node._g = None
+            op = node._op
+            extra = node._extra
+            if op is None or extra is not None:
+                g = node._arrive(g, False, True)      # leaves, hooks, retain_grad
+                if op is None or g is None:
+                    continue
+            parents = node._parents
+            needs = node._needs
+            seq = node._seq
+            if seq < last_mutation:           # something changed in place since: look
+                for t in parents:
+                    v = t._ver
+                    if v is not None and v.stamps[-1] > seq:
+                        check_versions(node)
+                        break
+                else:
+                    v = node._ver
+                    if v is not None and v.stamps[-1] > seq:
+                        check_versions(node)
+            if not op.uses_inputs:
+                ins = ()
+            elif extra is not None and "saved_ins" in extra:
+                ins = [p._data for p in extra["saved_ins"]]
+            elif len(parents) == 2:
+                ins = [parents[0]._data, parents[1]._data]
+            else:
+                ins = [p._data for p in parents]
+            grads = op.backward(g, node._data, ins, node._saved, needs)
+            for parent, need, gp in zip(parents, needs, grads):
+                if gp is None or not need:
+                    continue
+                data = parent._data
+                if gp.shape != data.shape:
+                    gp = sum_to(gp, data.shape)        # undo broadcasting, in one place
+                if gp.dtype != data.dtype:             # keep each gradient in its node's dtype
+                    gp = gp.astype(data.dtype)
+                if parent._op is None and parent._extra is None:
+                    key = id(parent)                 # a leaf without hooks: stored now
+                    if parent._take(gp, g, grads, key in borrowed):
+                        borrowed[key] = parent
+                    else:
+                        borrowed.pop(key, None)
+                    continue
+                total = parent._g
+                parent._g = gp if total is None else total + gp
+            if not retain_graph:
+                node._mark = RELEASED       # (toposort lets a node that read nothing run again)
+    except BaseException:
+        for node in order:          # never leave half-sent gradients behind
+            node._g = None
+        raise
+    finally:
+        STATE.grad_enabled = outer_mode
+        for leaf_node in borrowed.values():
+            leaf_node._own_grad()
 
 
 def walk_backward(root: Node, seed: Any) -> list[tuple[Node, Any, list[tuple[Node, Any]]]]:

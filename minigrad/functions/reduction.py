@@ -20,7 +20,7 @@ import numpy as np
 from .. import dtypes, ops
 from .._bind import export
 from .._tensor import Tensor, _wrap, apply, constant_leaf, default_float
-from ._args import dims, one_dim, pick
+from ._args import _SORTED, dims, one_dim, pick
 
 
 def _return_type(name: str, fields: list[str]) -> type:
@@ -82,6 +82,9 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     """Average over `dim` (one node; NaN when there is nothing to average)."""
     _no_out(out, "mean")
     x = input
+    if axis is None and keepdims is None and dtype is None and x._data.dtype.kind == "f" \
+            and (dim is None or type(dim) is tuple and dim in _SORTED.get(x._data.ndim, ())):
+        return apply(ops.Mean, (x,), (dim, builtins.bool(keepdim)))   # the common case
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind != "f":

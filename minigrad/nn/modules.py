@@ -98,7 +98,10 @@ class Module:
             if not _CALLS:
                 STATE.tracer.name_module(self)
         outer = STATE.scope                 # `with scope(...)`, inlined: a hot path
-        STATE.scope = Scope(self._scope_name(), type(self).__name__, outer)
+        key = d.get("_registered_as")       # the usual name, at once (else _scope_name)
+        if not (_CALLS and key is not None and _CALLS[-1].__dict__["_modules"].get(key) is self):
+            key = self._scope_name()
+        STATE.scope = Scope(key, type(self).__name__, outer)
         _CALLS.append(self)
         try:
             if d.get("_forward_hooks") or d.get("_forward_pre_hooks"):
