@@ -138,8 +138,8 @@ def _inplace_fast(t: Tensor, op: type[ops.Op], other: Any, saved: Any) -> bool:
         b = other
     else:
         return False
-    if t._rg and STATE.grad_enabled or 0 in out.strides:
-        return False
+    if t._rg and STATE.grad_enabled or out.base is not None and 0 in out.strides:
+        return False                          # (an array that owns its memory has no 0 stride)
     if saved is None:
         op.ufunc(out, b, out=out)
     elif op is ops.Add and type(saved) is float:

@@ -14,6 +14,8 @@ from ...engine import STATE, bump, no_grad
 from ...functions.random import dropout_mask
 from ._common import as_tensor
 
+_VECTORS = ("running_mean", "running_var", "weight", "bias")
+
 
 def _check_channel_vector(v: Any, name: str, c: int) -> None:
     if v is None:
@@ -41,20 +43,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     x = as_tensor(input, "batch_norm")
     shape = x._data.shape
-    c = shape[1] if x.ndim > 1 else 0
-    for v, name in ((running_mean, "running_mean"), (running_var, "running_var"),
-                    (weight, "weight"), (bias, "bias")):
-        _check_channel_vector(v, name, c)
-    if x.ndim < 2:
+    nd = len(shape)
+    c = shape[1] if nd > 1 else 0
+    for v, name in zip((running_mean, running_var, weight, bias), _VECTORS):
+        if v is not None and (not isinstance(v, Tensor) or v._data.size != c):
+            _check_channel_vector(v, name, c)
+    if nd < 2:
         raise RuntimeError(f"batch_norm: expected an input of shape (N, C, *), got shape "
                            f"{list(shape)}")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
-    spatial = x.ndim > 2
-    axes = (0,) + tuple(range(2, x.ndim))
-    per_channel = (c,) + (1,) * (x.ndim - 2)      # a (C,) vector lined up with dim 1
+    spatial = nd > 2
+    axes = (0,) + tuple(range(2, nd))
+    per_channel = (c,) + (1,) * (nd - 2)          # a (C,) vector lined up with dim 1
     w = b = None
     if weight is not None:
         w = weight.reshape(per_channel) if spatial else weight
