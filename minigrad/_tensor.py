@@ -715,12 +715,13 @@ _new = object.__new__
 
 
 def _sent_once(share: Any, shares: tuple) -> bool:
-    """True if `share` is in `shares` once (by identity: a rule may send one array twice)."""
+    """True if `share` is in `shares` at most once (by identity: a rule may send one array
+    twice; a share the engine made after the rule, summing back a broadcast, is not there)."""
     seen = 0
     for other in shares:
         if other is share:
             seen += 1
-    return seen == 1
+    return seen <= 1
 
 
 def _raw(x: Any) -> Any:

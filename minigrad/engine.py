@@ -640,6 +640,8 @@ def _backward_plain(order: list[Node], seed: Any, retain_graph: bool) -> None:
                 ins = ()
             elif extra is not None and "saved_ins" in extra:
                 ins = [p._data for p in extra["saved_ins"]]
+            elif len(parents) == 1:           # (the common arities spelled out: faster)
+                ins = [parents[0]._data]
             elif len(parents) == 2:
                 ins = [parents[0]._data, parents[1]._data]
             else:

@@ -3,6 +3,7 @@ cat, flip, roll, tril/triu, gather, scatter_add, and the write through a view (C
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -395,8 +396,17 @@ class Tri(Op):
 def full_index(index: np.ndarray, dim: int) -> tuple:
     """The numpy index that picks, for every position of `index`, the element
     index[pos] along `dim` (and pos along the other dims): gather/scatter's addressing."""
-    grid = list(np.indices(index.shape, sparse=True))
+    grid = list(_grid(index.shape))
     grid[dim] = index
+    return tuple(grid)
+
+
+@functools.lru_cache(maxsize=256)
+def _grid(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """np.indices(shape, sparse=True), made once per shape (read-only: shared)."""
+    grid = np.indices(shape, sparse=True)
+    for axis in grid:
+        axis.setflags(write=False)
     return tuple(grid)
 
 
@@ -495,7 +505,11 @@ class ScatterAdd(Op):
     def forward(ins, dim):
         a, src, index = ins
         out = np.array(a, copy=True)
-        np.add.at(out, full_index(index, dim), src[tuple(slice(0, n) for n in index.shape)])
+        at, part = full_index(index, dim), src[tuple(slice(0, n) for n in index.shape)]
+        if index.shape[dim] == 1:     # one entry per line along dim: no place twice, so a
+            out[at] += part           # plain indexed add (np.add.at is ~10x slower)
+        else:
+            np.add.at(out, at, part)
         return out
 
     @staticmethod
