@@ -64,8 +64,10 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if STATE.tracer is not None:          # inside another trace: just run it
             return self.fn(*args, **kwargs)
-        args = tuple(_wrap(a) if type(a) is np.ndarray else a for a in args)
-        kwargs = {k: _wrap(a) if type(a) is np.ndarray else a for k, a in kwargs.items()}
+        if np.ndarray in map(type, args):
+            args = tuple(_wrap(a) if type(a) is np.ndarray else a for a in args)
+        if kwargs:
+            kwargs = {k: _wrap(a) if type(a) is np.ndarray else a for k, a in kwargs.items()}
         key = _signature(args, kwargs)
         for prog in reversed(self.programs.get(key, ())):     # the latest first
             if prog.holds():
@@ -193,6 +195,7 @@ class Program:
         exec(code, namespace)  # noqa: S102  (our own generated source)
         self.function = namespace[title]
         self.state_shapes = [(v.read, v.shape, v.dtype) for v in self.state]
+        self.n_returned = sum(1 for kind, _ in self.returned if kind == "var")
 
     def holds(self) -> bool:
         """Whether this program still describes the function (its guards hold and every
@@ -201,15 +204,18 @@ class Program:
             t = read()
             if t is None or t._data.shape != shape or t._data.dtype != dtype:
                 return False
-        return all(g.holds() for g in self.guards)
+        for guard in self.guards:
+            if not guard.holds():
+                return False
+        return True
 
     def run(self, args: tuple, kwargs: dict) -> Any:
         arrays: list[Any] = [t._data for t in _tensors_in(args, kwargs)]
         arrays += [v.read()._data for v in self.state]
         outs = self.function(*arrays, *self.live)
-        n_returned = sum(1 for kind, _ in self.returned if kind == "var")
-        for (leaf, v), arr in zip(self.grads, outs[n_returned:]):
-            leaf._grad = None if v is None else _wrap(np.asarray(arr))
+        for (leaf, v), arr in zip(self.grads, outs[self.n_returned:]):
+            leaf._grad = None if v is None else _wrap(arr if type(arr) is np.ndarray
+                                                      else np.asarray(arr))
         for v in self.written:                 # the in-place changes, as eager would count
             t = v.read()
             ver = t._ver

@@ -25,6 +25,9 @@ from ..engine import STATE, enable_grad, no_grad
 
 __all__ = ["Optimizer"]
 
+# option values a compiled step's guard compares as they are (others by their repr)
+_PLAIN = (int, float, bool, str, type(None))
+
 
 # keys a group may carry besides the optimizer's options: set by schedulers, or names
 _GROUP_KEYS = {"params", "param_names", "initial_lr", "max_lr", "min_lr", "max_momentum",
@@ -142,8 +145,8 @@ class Optimizer:
     def _structure(self) -> tuple:
         """The Python side of the optimizer an update depends on: every group's options,
         which parameters have a gradient and which state entries exist."""
-        groups = tuple(tuple((k, repr(v)) for k, v in sorted(g.items()) if k != "params")
-                       for g in self.param_groups)
+        groups = tuple(tuple((k, v if type(v) in _PLAIN and v == v else repr(v))   # (nan)
+                             for k, v in g.items() if k != "params") for g in self.param_groups)
         params = tuple((p._grad is None, tuple(sorted(self.state[p])) if p in self.state
                         else ()) for g in self.param_groups for p in g["params"])
         return groups, params
