@@ -94,6 +94,8 @@ class Names:
         name = self._const_ids.get(key)
         if name is None:
             stem = "k" if isinstance(value, np.ndarray) else type(value).__name__.lower()
+            if _definition(value).startswith("np.arange("):
+                stem = "arange"
             name = self._const_ids[key] = self.fresh(stem)
             self._keep.append(value)
             self.header.append(f"{name} = {_definition(value)}")
@@ -115,6 +117,8 @@ def _definition(value: Any) -> str:
         finite = value.dtype.kind != "f" or bool(np.isfinite(value).all())
         if value.size and finite and bool((flat == flat[0]).all()) and value.size > 1:
             return f"np.full({value.shape!r}, {flat[0].item()!r}, dtype={dt})"
+        if value.dtype.kind in "iu" and np.array_equal(flat, np.arange(value.size)):
+            return f"np.arange({value.size}, dtype={dt}).reshape({value.shape!r})"
         if finite and value.size <= 16:
             return f"np.array({value.tolist()!r}, dtype={dt})"
         data = np.ascontiguousarray(value).tobytes().hex()

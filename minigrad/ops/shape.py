@@ -413,7 +413,7 @@ def _grid(shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 def check_index(index: np.ndarray, size: int, ignore: Any, what: str) -> np.ndarray:
     """`index` itself, after checking 0 <= index < size (entries equal to `ignore` aside)."""
     if index.size:
-        lo, hi = index.min(), index.max()
+        lo, hi = np.minimum.reduce(index, None), np.maximum.reduce(index, None)
         if lo < 0 or hi >= size:
             bad = (index < 0) | (index >= size)
             if ignore is not None:
@@ -453,14 +453,14 @@ class Gather(Op):
 
     @classmethod
     def emit(cls, args, saved, c):
-        dim = saved[0]
-        a, index = c.shapes
-        same = len(a) == len(index) and all(
-            n == m for k, (n, m) in enumerate(zip(a, index)) if k != dim % len(a))
-        if not same:                      # a smaller index than numpy's take_along_axis takes
-            return super().emit(args, saved, c)
-        code = f"np.take_along_axis({args[0]}, {args[1]}, axis={dim})"
-        return f"{code}[{':, ' * (dim % len(a))}0]" if len(saved) > 1 and saved[1] else code
+        """a[rows, index] (a fancy index: the other dims' positions are constant aranges),
+        [:, 0] dropping the picked dim with `squeeze`."""
+        index = c.shapes[1]
+        dim = saved[0] % len(index)
+        grid = _grid(tuple(index))
+        at = ", ".join(args[1] if k == dim else c(grid[k]) for k in range(len(index)))
+        code = f"{args[0]}[{at}]"
+        return f"{code}[{':, ' * dim}0]" if len(saved) > 1 and saved[1] else code
 
     @staticmethod
     def forward(ins, saved):
@@ -505,7 +505,8 @@ class ScatterAdd(Op):
     def forward(ins, dim):
         a, src, index = ins
         out = np.array(a, copy=True)
-        at, part = full_index(index, dim), src[tuple(slice(0, n) for n in index.shape)]
+        at = full_index(index, dim)
+        part = src if src.shape == index.shape else src[tuple(slice(0, n) for n in index.shape)]
         if index.shape[dim] == 1:     # one entry per line along dim: no place twice, so a
             out[at] += part           # plain indexed add (np.add.at is ~10x slower)
         else:
