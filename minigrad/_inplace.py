@@ -34,7 +34,9 @@ def link_view(out: Tensor, base: Tensor, op: type[ops.Op], saved: Any) -> None:
         root._ver = Version()
     out._ver = root._ver
     out._view = _ViewOf(root, chain, STATE.grad_enabled)
-    if not (root._op is None and root._rg):     # a grad leaf's graph never changes in place
+    # A grad leaf's graph never changes in place, nor does an integer or bool tensor's (it
+    # never requires grad): only other views need their graph redone after an in-place op.
+    if not (root._op is None and root._rg) and root._data.dtype.kind in "fc":
         views = root._ver.views
         if views is None:
             views = root._ver.views = weakref.WeakSet()

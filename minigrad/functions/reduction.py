@@ -59,9 +59,12 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     """Sum over `dim` (all dims when None)."""
     _no_out(out, "sum")
     x = input
-    if type(dim) is int and axis is None and keepdims is None and x._data.dtype.kind == "f" \
-            and dtype is None and -x._data.ndim <= dim < x._data.ndim:
-        return apply(ops.Sum, (x,), ((dim % x._data.ndim,), keepdim))   # the common case
+    if axis is None and keepdims is None and dtype is None and x._data.dtype.kind == "f":
+        nd = x._data.ndim                                               # the common cases
+        if type(dim) is int and -nd <= dim < nd:
+            return apply(ops.Sum, (x,), ((dim % nd,), builtins.bool(keepdim)))
+        if dim is None or type(dim) is tuple and dim in _SORTED.get(nd, ()):
+            return apply(ops.Sum, (x,), (dim, builtins.bool(keepdim)))
     d, k = _dk(x, dim, keepdim, axis, keepdims, "sum")
     if dtype is not None:
         x = x.to(dtype)

@@ -53,7 +53,7 @@ def class_targets(x: Tensor, target: Any, what: str, ignore_index: int
     n_classes = shape[1]
     t = checked_index(t, n_classes, ignore_index, what)
     valid = None
-    if STATE.tracer is not None or np.any(arr == ignore_index):
+    if STATE.tracer is not None or np.logical_or.reduce(arr == ignore_index, None):
         valid = t != ignore_index
         t = where(valid, t, 0)
     return t.unsqueeze(1), valid
