@@ -507,10 +507,7 @@ class ScatterAdd(Op):
         out = np.array(a, copy=True)
         at = full_index(index, dim)
         part = src if src.shape == index.shape else src[tuple(slice(0, n) for n in index.shape)]
-        if index.shape[dim] == 1:     # one entry per line along dim: no place twice, so a
-            out[at] += part           # plain indexed add (np.add.at is ~10x slower)
-        else:
-            np.add.at(out, at, part)
+        np.add.at(out, at, part)
         return out
 
     @staticmethod
