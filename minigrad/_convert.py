@@ -128,6 +128,10 @@ def _seed(root: Tensor, gradient: Any, what: str) -> np.ndarray:
                 f"{what}: grad can be implicitly created only for scalar outputs (the output "
                 f"has shape {tuple(root._data.shape)}); pass gradient=")
         return np.ones(root._data.shape, dtype=root._data.dtype)
+    if isinstance(gradient, Tensor):
+        g = gradient._data
+        if g.dtype == root._data.dtype and g.shape == root._data.shape:
+            return g                        # (what np.asarray below would give, at once)
     g = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
                    dtype=root._data.dtype)
     if g.shape != root._data.shape:
