@@ -351,6 +351,66 @@ def test_grad_mode_is_part_of_the_signature():
     assert step.traces == 2
 
 
+def test_zero_grad_outside_the_step_does_not_retrace_at_every_call():
+    """`step(x, y); opt.zero_grad()` in a loop: one trace (every call starts without
+    gradients), then replays that agree with eager mode."""
+    def make():
+        model = nn.Sequential(nn.Linear(3, 4, generator=0), nn.Tanh(), nn.Linear(4, 2,
+                                                                               generator=1))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def train_step(x, y):
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, train_step
+
+    (me, oe, fe), (mc, oc, fc) = make(), make()
+    step = minigrad.compile(fc)
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+        np.testing.assert_allclose(npy(step(Tensor(x), Tensor(y))),
+                                   npy(fe(Tensor(x), Tensor(y))), **F64)
+        oe.zero_grad()
+        oc.zero_grad()
+    for a, b in zip(mc.parameters(), me.parameters()):
+        np.testing.assert_allclose(npy(a), npy(b), **F64)
+    assert step.traces == 1
+    assert sum(map(len, step.programs.values())) == 1
+
+
+def test_a_gradient_set_by_hand_before_the_call_is_used_by_the_update():
+    """A parameter outside the loss's graph is updated when its .grad was set before the
+    call and left alone when it was not, as in eager mode (the program is traced again for
+    each case, then replays)."""
+    def make():
+        used, unused = nn.Linear(3, 1, generator=0), nn.Linear(3, 1, generator=1)
+        opt = optim.SGD([*used.parameters(), *unused.parameters()], lr=0.1)
+
+        def train_step(x):
+            loss = used(x).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return unused, opt, train_step
+
+    (ue, oe, fe), (uc, oc, fc) = make(), make()
+    step = minigrad.compile(fc)
+    x = Tensor(np.ones((2, 3)))
+    for k in range(6):
+        for u, o in ((ue, oe), (uc, oc)):
+            o.zero_grad()
+            if k % 2:
+                u.weight.grad = Tensor(np.full((1, 3), 1.0 + k))
+        fe(x)
+        step(x)
+        np.testing.assert_allclose(npy(uc.weight), npy(ue.weight), **F64)
+    assert npy(ue.weight).tolist() != npy(make()[0].weight).tolist(), "it moved"
+    assert step.traces == 2
+
+
 def test_a_python_argument_that_picks_a_branch_retraces_instead_of_freezing_it():
     """Control flow on a Python argument (a flag, a keyword number) is part of the signature:
     each value gets its own trace, and going back to a value replays its program."""

@@ -70,8 +70,9 @@ class Compiled:
             kwargs = {k: _wrap(a) if type(a) is np.ndarray else a for k, a in kwargs.items()}
         key = _signature(args, kwargs)
         for prog in reversed(self.programs.get(key, ())):     # the latest first
-            if prog.holds():
-                return prog.run(args, kwargs)
+            state = prog.state_arrays()
+            if state is not None:
+                return prog.run(args, kwargs, state)
         prog, result = self._trace(args, kwargs)
         self.programs.setdefault(key, []).append(prog)
         return result
@@ -127,16 +128,19 @@ def _tensors_in(args: tuple, kwargs: dict) -> list[Tensor]:
 def _signature(args: tuple, kwargs: dict) -> tuple:
     """What a trace is specialised to: tensors by shape, dtype and requires_grad, numbers by
     value, anything else by identity; and grad mode."""
-    def part(a: Any) -> Any:
-        if isinstance(a, Tensor):
-            return ("T", a._data.shape, a._data.dtype.str, a._rg)
-        if isinstance(a, bool | int | float | str | type(None)):
-            return ("S", type(a).__name__, a)
-        if isinstance(a, tuple | list):
-            return ("L", tuple(part(x) for x in a))
-        return ("O", id(a))
-    return (tuple(part(a) for a in args), tuple((k, part(v)) for k, v in sorted(kwargs.items())),
+    return (tuple(map(_part, args)), tuple((k, _part(v)) for k, v in sorted(kwargs.items())),
             is_grad_enabled())
+
+
+def _part(a: Any) -> Any:
+    """One argument's part of the signature."""
+    if isinstance(a, Tensor):
+        return ("T", a._data.shape, a._data.dtype, a._rg)
+    if isinstance(a, bool | int | float | str | type(None)):
+        return ("S", type(a).__name__, a)
+    if isinstance(a, tuple | list):
+        return ("L", tuple(map(_part, a)))
+    return ("O", id(a))
 
 
 class Program:
@@ -200,19 +204,29 @@ class Program:
     def holds(self) -> bool:
         """Whether this program still describes the function (its guards hold and every
         tensor it reads has the shape and dtype it had)."""
+        return self.state_arrays() is not None
+
+    def state_arrays(self) -> list[np.ndarray] | None:
+        """The arrays of the tensors the program reads, if it still describes the function
+        (see `holds`); else None."""
+        arrays = []
         for read, shape, dtype in self.state_shapes:
             t = read()
-            if t is None or t._data.shape != shape or t._data.dtype != dtype:
-                return False
+            if t is None:
+                return None
+            a = t._data
+            if a.shape != shape or a.dtype != dtype:
+                return None
+            arrays.append(a)
         for guard in self.guards:
             if not guard.holds():
-                return False
-        return True
+                return None
+        return arrays
 
-    def run(self, args: tuple, kwargs: dict) -> Any:
+    def run(self, args: tuple, kwargs: dict, state: list[np.ndarray]) -> Any:
+        """One replay, with the arrays `state_arrays` returned."""
         arrays: list[Any] = [t._data for t in _tensors_in(args, kwargs)]
-        arrays += [v.read()._data for v in self.state]
-        outs = self.function(*arrays, *self.live)
+        outs = self.function(*arrays, *state, *self.live)
         for (leaf, v), arr in zip(self.grads, outs[self.n_returned:]):
             leaf._grad = None if v is None else _wrap(arr if type(arr) is np.ndarray
                                                       else np.asarray(arr))

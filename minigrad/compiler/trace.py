@@ -308,6 +308,18 @@ class Tracer:
             self._guard_keys.add(key)
         self.guards.append(Guard(read, read(), what))
 
+    def guard_grads_at_start(self, leaves: Any) -> None:
+        """The program depends on which of `leaves` had a `.grad` when the call began (not
+        when the guard is made: the function itself may have set or cleared them since)."""
+        for leaf in leaves:
+            key = (id(leaf), "grad at start")
+            if key in self._guard_keys:
+                continue
+            self._guard_keys.add(key)
+            start = self._saved_grads.get(id(leaf), (leaf, leaf._grad))[1]
+            self.guards.append(Guard(lambda leaf=leaf: leaf._grad is None, start is None,
+                                     "whether a gradient exists"))
+
     def reads_value(self, t: Any, how: str) -> None:
         raise CompileError(
             f"minigrad.compile: {how} reads a tensor's value in Python while the function is "

@@ -130,7 +130,9 @@ class Optimizer:
             STATE.tracer.guard(self._structure, f"{type(self).__name__}'s options and state",
                                key=(id(self), "structure"))
             STATE.tracer.section = "update"
-            STATE.tracer.note_grads(p for g in self.param_groups for p in g["params"])
+            params = [p for g in self.param_groups for p in g["params"]]
+            STATE.tracer.note_grads(params)
+            STATE.tracer.guard_grads_at_start(params)
             before = {p: dict(entry) for p, entry in self.state.items()}
             STATE.tracer.on_rollback(lambda: (self.state.clear(), self.state.update(before)))
             for p, entry in self.state.items():     # names for the program: "fc0_weight_exp_avg"
@@ -143,12 +145,13 @@ class Optimizer:
         return loss
 
     def _structure(self) -> tuple:
-        """The Python side of the optimizer an update depends on: every group's options,
-        which parameters have a gradient and which state entries exist."""
+        """The Python side of the optimizer an update depends on: every group's options and
+        which state entries exist. (Which parameters have a gradient is guarded as it was
+        when the call began: `Tracer.guard_grads_at_start`.)"""
         groups = tuple(tuple((k, v if type(v) in _PLAIN and v == v else repr(v))   # (nan)
                              for k, v in g.items() if k != "params") for g in self.param_groups)
-        params = tuple((p._grad is None, tuple(sorted(self.state[p])) if p in self.state
-                        else ()) for g in self.param_groups for p in g["params"])
+        params = tuple(tuple(sorted(self.state[p])) if p in self.state else ()
+                       for g in self.param_groups for p in g["params"])
         return groups, params
 
     def _step_group(self, group: dict[str, Any]) -> None:
