@@ -479,6 +479,20 @@ def check_versions(node: Node) -> None:
                 f"created).")
 
 
+def _glance(node: Node) -> None:
+    """The backward loops' first look at a node made before the latest in-place change:
+    `check_versions` only if a parent's storage, or the node's own, changed since."""
+    seq = node._seq
+    for t in node._parents:
+        v = t._ver
+        if v is not None and v.stamps[-1] > seq:
+            check_versions(node)
+            return
+    v = node._ver
+    if v is not None and v.stamps[-1] > seq:
+        check_versions(node)
+
+
 def run_backward(
     root: Node,
     seed: Any,
@@ -539,16 +553,7 @@ def run_backward(
             parents = node._parents
             needs = node._needs
             if not node._scalar and node._seq < last_mutation:
-                seq = node._seq               # something changed in place since: look
-                for t in parents:
-                    v = t._ver
-                    if v is not None and v.stamps[-1] > seq:
-                        check_versions(node)
-                        break
-                else:
-                    v = node._ver
-                    if v is not None and v.stamps[-1] > seq:
-                        check_versions(node)
+                _glance(node)                 # something changed in place since: look
             extra = None if node._scalar else node._extra
             if tensors:
                 if tracer is not None:
@@ -625,17 +630,8 @@ def _backward_plain(order: list[Node], seed: Any, retain_graph: bool) -> None:
                     continue
             parents = node._parents
             needs = node._needs
-            seq = node._seq
-            if seq < last_mutation:           # something changed in place since: look
-                for t in parents:
-                    v = t._ver
-                    if v is not None and v.stamps[-1] > seq:
-                        check_versions(node)
-                        break
-                else:
-                    v = node._ver
-                    if v is not None and v.stamps[-1] > seq:
-                        check_versions(node)
+            if node._seq < last_mutation:     # something changed in place since: look
+                _glance(node)
             if not op.uses_inputs:
                 ins = ()
             elif extra is not None and "saved_ins" in extra:

@@ -201,14 +201,10 @@ class Program:
         self.state_shapes = [(v.read, v.shape, v.dtype) for v in self.state]
         self.n_returned = sum(1 for kind, _ in self.returned if kind == "var")
 
-    def holds(self) -> bool:
-        """Whether this program still describes the function (its guards hold and every
-        tensor it reads has the shape and dtype it had)."""
-        return self.state_arrays() is not None
-
     def state_arrays(self) -> list[np.ndarray] | None:
         """The arrays of the tensors the program reads, if it still describes the function
-        (see `holds`); else None."""
+        (its guards hold and every tensor it reads has the shape and dtype it had); else
+        None."""
         arrays = []
         for read, shape, dtype in self.state_shapes:
             t = read()

@@ -112,7 +112,7 @@ class Linear(Op):
         n_out, n_in = w.shape
         g2 = g if g.ndim == 2 else g.reshape((-1, n_out))
         gw = gb = None
-        if needs[1]:        # dW before dx: measured ~8% faster (x is still in cache)
+        if needs[1]:        # dW before dx: measured ~8% less time for B's matmuls this way
             gw = g2.swapaxes(0, 1) @ (x if x.ndim == 2 else x.reshape((-1, n_in)))
         if len(ins) == 3 and needs[2]:
             gb = g2.sum(axis=0)
