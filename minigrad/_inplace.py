@@ -343,10 +343,9 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
     params = list(params)
     if tracer is not None:
         tracer.note_grads(params)
+        tracer.guard_grads_at_start(params)
     for p in params:
         g = p._grad
-        if tracer is not None:
-            tracer.guard(lambda p=p: p._grad is None, "whether a gradient exists")
         if set_to_none or g is None:
             p._grad = None
             if tracer is not None:

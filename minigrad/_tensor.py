@@ -195,7 +195,7 @@ class Tensor(Node):
         this for leaves without hooks). Returns True while .grad holds a borrowed array.
 
         The first share is kept as it is. It is the leaf's own when nothing else can hold it
-        (a fresh array, not the node's upstream gradient, not a view, sent once); otherwise
+        (a fresh array, not the node's upstream gradient, not a view, not sent twice); otherwise
         it is borrowed: the next share makes a new sum that is ours, and if none comes the
         engine calls `_own_grad` at the end. So .grad is always the leaf's own array, and a
         gradient made of two shares costs one new array, not a copy plus an add. The .grad
